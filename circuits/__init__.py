@@ -1,0 +1,7 @@
+"""circuits: a SPICE-like solver for N-LEM crossbars and photodiode arrays.
+
+Owns netlists, sparse modified nodal analysis with damped Newton, elements (R, C, sources,
+virtual-ground readout, N-LEM cells from the compact model, photodiodes, DAC/ADC), crossbar and
+photodiode-array builders, SPICE export/import checked against ngspice, and the FCN-1/FCN-2
+co-design. Writes ``results/circuits/<study>.h5``.
+"""

@@ -1,0 +1,299 @@
+"""Machinery for typed, validated configuration dataclasses.
+
+Every section of the configuration is a dataclass whose fields carry a docstring (the string
+literal right after the field, aihwkit style; the unit is written in it) and, where it applies,
+an allowed range given with :func:`param`. One source of truth serves three purposes:
+
+* :func:`from_dict` builds the dataclass tree from plain YAML/JSON data and rejects unknown
+  keys, wrong types and out-of-range values in *one* :class:`ConfigError` that names every
+  offending key path, its value and what is allowed;
+* :func:`json_schema` generates the JSON Schema that ``workflow/Snakefile`` hands to
+  Snakemake's ``validate()``;
+* :func:`field_docs` exposes the per-field docstrings for the README and the report.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import inspect
+import json
+import textwrap
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message lists every offending key path."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__(
+            "invalid lemsim configuration:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        )
+
+
+def param(
+    default: Any = MISSING,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    choices: tuple[Any, ...] | None = None,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A dataclass field with an allowed range or a set of allowed values.
+
+    Args:
+        default: Default value.
+        lo: Lower bound (inclusive unless ``lo_open``); for lists it applies to every item.
+        hi: Upper bound (inclusive unless ``hi_open``).
+        lo_open: Exclude ``lo`` itself.
+        hi_open: Exclude ``hi`` itself.
+        choices: Allowed values (for strings).
+        default_factory: Factory for mutable defaults (lists).
+    """
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
+    if default_factory is not MISSING:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Docstrings of a dataclass's fields: the string literal following each field."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            src = textwrap.dedent(inspect.getsource(klass))
+        except (OSError, TypeError):  # pragma: no cover - classes built at run time
+            continue
+        body = ast.parse(src).body[0].body  # type: ignore[attr-defined]
+        for node, nxt in zip(body, body[1:] + [None], strict=True):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(nxt, ast.Expr)
+                and isinstance(nxt.value, ast.Constant)
+                and isinstance(nxt.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _range_text(meta: Mapping[str, Any]) -> str:
+    if meta.get("choices") is not None:
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta.get("lo"), meta.get("hi")
+    left = "(" if meta.get("lo_open") else "["
+    right = ")" if meta.get("hi_open") else "]"
+    lo_s = "-inf" if lo is None else f"{lo:g}"
+    hi_s = "inf" if hi is None else f"{hi:g}"
+    if lo is None and hi is None:
+        return "any value"
+    return f"in {left}{lo_s}, {hi_s}{right}"
+
+
+def _check_range(path: str, value: Any, meta: Mapping[str, Any], problems: list[str]) -> None:
+    if meta.get("choices") is not None:
+        if value not in meta["choices"]:
+            problems.append(f"{path} = {value!r}: must be {_range_text(meta)}")
+        return
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return
+    bad = False
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        bad = True
+    if hi is not None and (value > hi or (meta.get("hi_open") and value == hi)):
+        bad = True
+    if value != value:  # NaN
+        bad = True
+    if bad:
+        problems.append(f"{path} = {value!r}: must be {_range_text(meta)}")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(path: str, value: Any, tp: Any, meta: Mapping[str, Any], problems: list[str]) -> Any:
+    """Convert ``value`` to type ``tp``; append to ``problems`` and return None when it fails."""
+    origin = get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if value is None and len(args) < len(get_args(tp)):
+            return None
+        return _convert(path, value, args[0], meta, problems)
+    if origin is Literal:
+        if value not in get_args(tp):
+            problems.append(f"{path} = {value!r}: must be one of {list(get_args(tp))}")
+            return None
+        return value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            problems.append(f"{path} = {value!r}: must be a mapping (section {_type_name(tp)})")
+            return None
+        return _build(tp, value, path, problems)
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            problems.append(f"{path} = {value!r}: must be a list")
+            return None
+        (item_tp, *_) = get_args(tp) or (Any,)
+        out = [_convert(f"{path}[{i}]", v, item_tp, meta, problems) for i, v in enumerate(value)]
+        return out if origin is list else tuple(out)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            problems.append(f"{path} = {value!r}: must be a mapping")
+            return None
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            problems.append(f"{path} = {value!r}: must be true or false")
+            return None
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{path} = {value!r}: must be an integer")
+            return None
+        _check_range(path, value, meta, problems)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{path} = {value!r}: must be a number")
+            return None
+        _check_range(path, float(value), meta, problems)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            problems.append(f"{path} = {value!r}: must be a string")
+            return None
+        _check_range(path, value, meta, problems)
+        return value
+    problems.append(f"{path}: unsupported field type {_type_name(tp)}")  # pragma: no cover
+    return None
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str, problems: list[str]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = _hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key in data:
+        if key not in fields:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            problems.append(
+                f"{where}: unknown key (allowed in {prefix or 'the top level'}: "
+                f"{', '.join(sorted(fields))})"
+            )
+    for name, f in fields.items():
+        where = f"{prefix}.{name}" if prefix else name
+        if name in data:
+            kwargs[name] = _convert(where, data[name], hints[name], f.metadata, problems)
+        elif dataclasses.is_dataclass(hints[name]) and f.default is MISSING and (
+            f.default_factory is MISSING
+        ):
+            kwargs[name] = _build(hints[name], {}, where, problems)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            problems.append(f"{where}: required key is missing")
+        else:
+            default = f.default_factory() if f.default is MISSING else f.default
+            # Defaults are checked too: a range must admit its own default.
+            _convert(where, default if not dataclasses.is_dataclass(default)
+                     else dataclasses.asdict(default), hints[name], f.metadata, problems)
+    if problems:
+        return None
+    return cls(**kwargs)
+
+
+def from_dict(cls: type, data: Mapping[str, Any] | None, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from plain data, validating keys, types and ranges.
+
+    Raises:
+        ConfigError: listing every unknown key, wrong type and out-of-range value by key path.
+    """
+    problems: list[str] = []
+    obj = _build(cls, data or {}, prefix, problems)
+    if problems:
+        raise ConfigError(problems)
+    return obj
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-data (JSON-ready) form of a config dataclass tree."""
+    return json.loads(json.dumps(dataclasses.asdict(obj)))
+
+
+def json_schema(cls: type, title: str | None = None) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) generated from dataclass ``cls``."""
+
+    def schema_of(tp: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
+        origin = get_origin(tp)
+        if origin in (types.UnionType, typing.Union):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            inner = schema_of(args[0], meta)
+            return {"anyOf": [inner, {"type": "null"}]}
+        if origin is Literal:
+            return {"enum": list(get_args(tp))}
+        if dataclasses.is_dataclass(tp):
+            return obj_schema(tp)
+        if origin in (list, tuple):
+            (item_tp, *_) = get_args(tp) or (Any,)
+            return {"type": "array", "items": schema_of(item_tp, meta)}
+        if origin is dict:
+            return {"type": "object"}
+        out: dict[str, Any] = {}
+        if tp is bool:
+            out["type"] = "boolean"
+        elif tp is int:
+            out["type"] = "integer"
+        elif tp is float:
+            out["type"] = "number"
+        elif tp is str:
+            out["type"] = "string"
+        if meta.get("choices") is not None:
+            out["enum"] = list(meta["choices"])
+        if meta.get("lo") is not None:
+            out["exclusiveMinimum" if meta.get("lo_open") else "minimum"] = meta["lo"]
+        if meta.get("hi") is not None:
+            out["exclusiveMaximum" if meta.get("hi_open") else "maximum"] = meta["hi"]
+        return out
+
+    def obj_schema(klass: type) -> dict[str, Any]:
+        docs = field_docs(klass)
+        hints = _hints(klass)
+        props = {}
+        for f in dataclasses.fields(klass):
+            s = schema_of(hints[f.name], f.metadata)
+            if f.name in docs:
+                s = {"description": docs[f.name], **s}
+            props[f.name] = s
+        out: dict[str, Any] = {"type": "object", "properties": props,
+                               "additionalProperties": False}
+        if klass.__doc__:
+            out["description"] = " ".join(klass.__doc__.split())
+        return out
+
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **obj_schema(cls)}
+    if title:
+        schema["title"] = title
+    return schema
+
+

@@ -1,0 +1,78 @@
+"""Configuration section ``networks`` (data sets and network experiments). Light module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lemsim.configtools import param
+
+
+@dataclass
+class DataConfig:
+    """Offline datasets prepared by the ``prepare_data`` rule."""
+
+    datasets: list[str] = field(
+        default_factory=lambda: ["mnist", "fashion_mnist", "animal_mnist", "digits", "lfw",
+                                 "textures", "pneumoniamnist", "sr_train", "set5", "set14"]
+    )
+    """Datasets written to ``results/data/<name>.npz`` (see ``networks.data.DATASETS``)."""
+    max_per_split: int = param(0, lo=0)
+    """Cap on samples per split written by ``prepare_data`` (0 = no cap)."""
+    image_size: int = param(28, lo=8, hi=1024)
+    """Side of the square images of the classification sets, in pixels."""
+
+
+@dataclass
+class FCNConfig:
+    """FCN-1 / FCN-2 co-design experiment (Fig. 4)."""
+
+    train_samples: int = param(5000, lo=10)
+    """MNIST training samples (paper: 5000)."""
+    test_samples: int = param(1000, lo=10)
+    """MNIST test samples (paper: 1000)."""
+    epochs: int = param(30, lo=1)
+    """Training epochs."""
+
+
+@dataclass
+class UPENNConfig:
+    """UPENN vs Contrast Net experiments (Fig. 5)."""
+
+    base_width: int = param(16, lo=1)
+    """Base width (channels of the stem) of the ResNet-50 layout (paper: 64)."""
+    image_size: int = param(32, lo=8)
+    """Input image side, in pixels (paper: 224)."""
+    epochs: int = param(5, lo=1)
+    """Pre-learning epochs."""
+    train_samples: int = param(4000, lo=10)
+    """Pre-learning samples."""
+
+
+@dataclass
+class USRNNConfig:
+    """USRNN super-resolution experiments (Fig. 6)."""
+
+    channels: int = param(16, lo=1)
+    """Feature channels of the CIBlocks (paper: 64)."""
+    patch: int = param(48, lo=8)
+    """Side of the LR training patches, in pixels (paper: 48)."""
+    iterations: int = param(2000, lo=1)
+    """×2 training iterations."""
+    finetune_iterations: int = param(500, lo=1)
+    """×4 fine-tuning iterations of the upsampler and tail."""
+
+
+@dataclass
+class NetworksConfig:
+    """Data and network experiments."""
+
+    device: str = param("auto", choices=("auto", "cpu", "cuda"))
+    """Torch device: ``auto`` uses CUDA when present."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Offline datasets."""
+    fcn: FCNConfig = field(default_factory=FCNConfig)
+    """FCN-1/FCN-2 co-design (Fig. 4)."""
+    upenn: UPENNConfig = field(default_factory=UPENNConfig)
+    """UPENN vs Contrast Net (Fig. 5)."""
+    usrnn: USRNNConfig = field(default_factory=USRNNConfig)
+    """USRNN (Fig. 6)."""
