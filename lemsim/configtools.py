@@ -15,7 +15,6 @@ an allowed range given with :func:`param`. One source of truth serves three purp
 from __future__ import annotations
 
 import ast
-import copy
 import dataclasses
 import inspect
 import json
@@ -23,13 +22,9 @@ import textwrap
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, field
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-
-import yaml
-
 
 
 class ConfigError(ValueError):

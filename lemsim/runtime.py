@@ -32,7 +32,9 @@ def set_threads(n: int) -> None:
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
-def setup_logging(log_file: str | os.PathLike[str] | None = None, level: int = logging.INFO) -> None:
+def setup_logging(
+    log_file: str | os.PathLike[str] | None = None, level: int = logging.INFO
+) -> None:
     """Log to ``log_file`` (created with its folder) and to stderr."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
