@@ -1,0 +1,240 @@
+"""Analog crossbar layers on N-LEM differential pairs: :class:`AnalogLinear`, :class:`AnalogConv2d`.
+
+Signal chain of one analog layer (``hw`` given)::
+
+    x ─► /max|x| ─► DAC (codes, optional I-V pre-distortion) ─► cell I-V ─► Σ G·V (crossbar)
+      ─► read noise ─► ADC ─► ×max|x| ─► + bias (digital periphery)
+
+Each weight is a differential pair ``(G+ - G-)`` of N-LEM conductances taken from the compact
+model's reachable levels (``levels_per_sign`` per device, the lower device of the pair at the
+lowest level), scaled per layer by ``max |w|``. Programming noise perturbs every written
+conductance; in training mode the weights are re-programmed each step (noise-aware training);
+in eval mode the programmed device states are frozen in buffers (``g_pos``, ``g_neg``) until
+the next switch to training mode. Rounding steps pass gradients straight through.
+With ``hw=None`` the layers are exactly ``nn.Linear`` / ``nn.Conv2d``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from networks.layers.device import DeviceCurves, device_curves, interp_lut
+from networks.layers.hardware import HardwareConfig
+from networks.layers.quant import absmax, quantize_grid, quantize_uniform, snap_to_grid
+
+
+class NoiseSource:
+    """Seeded per-layer generator; keeps a CPU master and one generator per accelerator."""
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+        self.cpu = torch.Generator().manual_seed(self.seed)
+        self.dev: torch.Generator | None = None
+
+    def randn(self, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+        """Standard normal noise of ``shape`` on ``like``'s device and dtype."""
+        if like.device.type == "cpu":
+            return torch.randn(shape, generator=self.cpu, dtype=like.dtype)
+        if self.dev is None or self.dev.device != like.device:
+            self.dev = torch.Generator(device=like.device)
+            self.dev.manual_seed(int(torch.randint(2**62, (1,), generator=self.cpu)))
+        return torch.randn(shape, generator=self.dev, device=like.device, dtype=like.dtype)
+
+    def state(self) -> dict[str, Any]:
+        """Serialisable state (seed and generator states)."""
+        return {"seed": self.seed, "cpu": self.cpu.get_state(),
+                "dev": None if self.dev is None else self.dev.get_state(),
+                "dev_name": None if self.dev is None else str(self.dev.device)}
+
+    def load(self, st: dict[str, Any]) -> None:
+        """Restore :meth:`state` output."""
+        self.seed = int(st["seed"])
+        self.cpu.set_state(st["cpu"])
+        self.dev = None
+        if st.get("dev") is not None and torch.device(st["dev_name"]).type != "cpu":
+            try:
+                self.dev = torch.Generator(device=st["dev_name"])
+                self.dev.set_state(st["dev"])
+            except RuntimeError:  # accelerator absent now: re-derive on first use
+                self.dev = None
+
+
+class _AnalogMixin:
+    """Shared analog machinery of the crossbar layers (needs ``weight`` and ``bias``)."""
+
+    hw: HardwareConfig | None
+    weight: nn.Parameter
+    bias: nn.Parameter | None
+
+    def _init_analog(self, hw: HardwareConfig | None) -> None:
+        self.hw = hw
+        if hw is None:
+            return
+        curves: DeviceCurves = device_curves(hw.compact_model, hw.levels_per_sign, hw.v_read)
+        lv = curves.levels.to(torch.float32)
+        self.device_source = curves.source
+        self._lv0 = float(lv[0])
+        self._lvrange = float(lv[-1] - lv[0])
+        self.register_buffer("mags", (lv - lv[0]) / self._lvrange, persistent=False)
+        self.register_buffer("levels", lv, persistent=False)
+        k = 2 ** (hw.dac_bits - 1) - 1 if hw.dac_bits > 0 else 0
+        self._in_mode = "linear"
+        if hw.nonlinearity:
+            self._in_mode = "predistort" if hw.predistort else "raw"
+        self.register_buffer("iv_lut", curves.current.to(torch.float32), persistent=False)
+        if self._in_mode == "predistort" and k > 0:
+            codes = torch.linspace(0.0, 1.0, k + 1, dtype=torch.float64)
+            grid = interp_lut(codes, curves.current).to(torch.float32)
+            self.register_buffer("in_grid", torch.unique(grid), persistent=False)
+        self.noise = NoiseSource(hw.next_seed())
+        w = self.weight
+        self.register_buffer("g_pos", torch.zeros_like(w, requires_grad=False))
+        self.register_buffer("g_neg", torch.zeros_like(w, requires_grad=False))
+        self.register_buffer("w_scale", torch.ones(()))
+        self.register_buffer("programmed", torch.zeros((), dtype=torch.bool))
+
+    # --- device states -------------------------------------------------------------------
+    def program(self) -> None:
+        """Write the current weights into the device pairs (with programming noise)."""
+        hw = self.hw
+        assert hw is not None
+        with torch.no_grad():
+            w = self.weight
+            ws = absmax(w)
+            u = w / ws
+            mag = snap_to_grid(u, self.mags).abs() if hw.quantize_weights else u.abs().clamp(max=1)
+            hi = self._lv0 + mag * self._lvrange
+            lo = torch.full_like(hi, self._lv0)
+            pos = torch.where(u >= 0, hi, lo)
+            neg = torch.where(u >= 0, lo, hi)
+            if hw.prog_noise > 0:
+                s = hw.prog_noise * self._lvrange
+                pos = pos + s * self.noise.randn(w.shape, w)
+                neg = neg + s * self.noise.randn(w.shape, w)
+            self.g_pos.copy_(pos)
+            self.g_neg.copy_(neg)
+            self.w_scale.copy_(ws)
+            self.programmed.fill_(True)
+
+    def programmed_weight(self) -> torch.Tensor:
+        """Weight read back from the programmed pairs, ``(G+ - G-) / range * scale``."""
+        return (self.g_pos - self.g_neg) / self._lvrange * self.w_scale
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight the crossbar applies now (gradient flows straight through to ``weight``)."""
+        hw = self.hw
+        assert hw is not None
+        if not self.training:
+            if not bool(self.programmed):
+                self.program()
+            return self.programmed_weight()
+        w = self.weight
+        ws = absmax(w)
+        u = w / ws
+        if hw.quantize_weights:
+            u = quantize_grid(u, self.mags)
+        if hw.prog_noise > 0:
+            u = u + (math.sqrt(2.0) * hw.prog_noise) * self.noise.randn(w.shape, w)
+        return u * ws
+
+    def train(self, mode: bool = True) -> Any:  # noqa: D102 - nn.Module API
+        if mode and getattr(self, "hw", None) is not None:
+            self.programmed.fill_(False)
+        return super().train(mode)  # type: ignore[misc]
+
+    # --- signal chain ----------------------------------------------------------------------
+    def _dac(self, u: torch.Tensor) -> torch.Tensor:
+        hw = self.hw
+        assert hw is not None
+        if self._in_mode == "predistort":
+            return quantize_grid(u, self.in_grid) if hw.dac_bits > 0 else u
+        u = quantize_uniform(u, hw.dac_bits)
+        if self._in_mode == "raw":
+            u = interp_lut(u, self.iv_lut)
+        return u
+
+    def _analog(self, x: torch.Tensor, op: Any) -> torch.Tensor:
+        hw = self.hw
+        assert hw is not None
+        xs = absmax(x)
+        y = op(self._dac(x / xs), self.effective_weight()) * xs
+        if hw.read_noise > 0 or hw.adc_bits > 0:
+            ys = absmax(y)
+            if hw.read_noise > 0:
+                y = y + (hw.read_noise * ys) * self.noise.randn(y.shape, y)
+                ys = absmax(y)
+            y = quantize_uniform(y / ys, hw.adc_bits) * ys
+        return y
+
+    # --- state_dict: generator states ------------------------------------------------------
+    def get_extra_state(self) -> Any:  # noqa: D102 - nn.Module API
+        if self.hw is None:
+            return {}
+        return {"noise": self.noise.state(), "hw": self.hw.to_dict()}
+
+    def set_extra_state(self, state: Any) -> None:  # noqa: D102 - nn.Module API
+        if self.hw is not None and state and "noise" in state:
+            self.noise.load(state["noise"])
+
+
+class AnalogLinear(_AnalogMixin, nn.Linear):
+    """Fully connected layer on an N-LEM crossbar (``hw=None``: exactly ``nn.Linear``).
+
+    Args:
+        in_features: Inputs.
+        out_features: Outputs.
+        bias: Digital bias added after the ADC.
+        hw: Hardware description; None = digital.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 hw: HardwareConfig | None = None):
+        nn.Linear.__init__(self, in_features, out_features, bias=bias)
+        self._init_analog(hw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        if self.hw is None:
+            return F.linear(x, self.weight, self.bias)
+        y = self._analog(x, F.linear)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return super().extra_repr() + (", analog" if self.hw is not None else ", digital")
+
+
+class AnalogConv2d(_AnalogMixin, nn.Conv2d):
+    """2-D convolution on an N-LEM crossbar (im2col rows; ``hw=None``: exactly ``nn.Conv2d``).
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel_size: Kernel side (int or pair).
+        stride: Stride.
+        padding: Zero padding.
+        bias: Digital bias added after the ADC.
+        hw: Hardware description; None = digital.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 bias: bool = True, hw: HardwareConfig | None = None):
+        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride,
+                           padding=padding, bias=bias)
+        self._init_analog(hw)
+
+    def _conv(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        if self.hw is None:
+            return nn.Conv2d.forward(self, x)
+        y = self._analog(x, self._conv)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return super().extra_repr() + (", analog" if self.hw is not None else ", digital")

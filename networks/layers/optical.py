@@ -1,0 +1,95 @@
+"""Optical cross-layer path and the cross-layer block: :class:`OpticalSkip`, :class:`CIBlock`.
+
+``OpticalSkip`` carries a tensor across layers as light: x → DAC → N-LEM light L(V) →
+optical coupling (efficiency η) → photodiode (responsivity R) → ADC. Its gain is calibrated
+to 1 at full scale (the photocurrent is divided by η·R·P_full); the L-V curve either bends the
+transfer (``predistort=False``) or, with the DAC codes chosen through the inverse L-V curve
+(``predistort=True``, the co-design), shows up as non-uniform steps. Photocurrent noise is
+``skip_noise`` of full scale. Negative values are sent in a second, inverted phase.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from networks.layers.analog import NoiseSource
+from networks.layers.device import device_curves, interp_lut
+from networks.layers.hardware import HardwareConfig
+from networks.layers.quant import absmax, quantize_grid, quantize_uniform
+
+
+class OpticalSkip(nn.Module):
+    """Elementwise optical transmission with ideal gain 1 (``hw=None``: identity).
+
+    Args:
+        hw: Hardware description; None = ideal digital identity.
+    """
+
+    def __init__(self, hw: HardwareConfig | None = None):
+        super().__init__()
+        self.hw = hw
+        if hw is None:
+            return
+        curves = device_curves(hw.compact_model, hw.levels_per_sign, hw.v_read)
+        self.device_source = curves.source
+        self.register_buffer("l_lut", curves.light.to(torch.float32), persistent=False)
+        self._mode = "predistort" if hw.predistort else "raw"
+        if hw.dac_bits > 0 and self._mode == "predistort":
+            k = 2 ** (hw.dac_bits - 1) - 1
+            codes = torch.linspace(0.0, 1.0, k + 1, dtype=torch.float64)
+            grid = torch.unique(interp_lut(codes, curves.light).to(torch.float32))
+            self.register_buffer("l_grid", grid, persistent=False)
+        self.full_scale_a = float(hw.coupling_efficiency) * float(hw.pd_responsivity)
+        """Photocurrent at full-scale light (1 W normalised emitted power), in A."""
+        self.noise = NoiseSource(hw.next_seed())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        hw = self.hw
+        if hw is None:
+            return x
+        xs = absmax(x)
+        u = x / xs
+        if self._mode == "predistort":
+            light = quantize_grid(u, self.l_grid) if hw.dac_bits > 0 else u
+        else:
+            light = interp_lut(quantize_uniform(u, hw.dac_bits), self.l_lut)
+        i_pd = light * self.full_scale_a
+        if hw.skip_noise > 0:
+            i_pd = i_pd + (hw.skip_noise * self.full_scale_a) * self.noise.randn(x.shape, x)
+        out = i_pd / self.full_scale_a
+        out = quantize_uniform(out.clamp(-1.0, 1.0), hw.adc_bits) if hw.adc_bits > 0 else out
+        return out * xs
+
+    def get_extra_state(self) -> Any:  # noqa: D102 - nn.Module API
+        return {} if self.hw is None else {"noise": self.noise.state(), "hw": self.hw.to_dict()}
+
+    def set_extra_state(self, state: Any) -> None:  # noqa: D102 - nn.Module API
+        if self.hw is not None and state and "noise" in state:
+            self.noise.load(state["noise"])
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return "digital identity" if self.hw is None else f"optical, {self._mode}"
+
+
+class CIBlock(nn.Module):
+    """Cross-layer block ``y = post(body(x) + skip(x))`` with an optical skip.
+
+    Args:
+        body: The main path.
+        skip: The cross-layer path; None = ``OpticalSkip(hw)``.
+        post: Applied to the sum (e.g. ReLU); None = identity.
+        hw: Hardware of the default skip (None = digital identity skip).
+    """
+
+    def __init__(self, body: nn.Module, skip: nn.Module | None = None,
+                 post: nn.Module | None = None, hw: HardwareConfig | None = None):
+        super().__init__()
+        self.body = body
+        self.skip = skip if skip is not None else OpticalSkip(hw)
+        self.post = post if post is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self.post(self.body(x) + self.skip(x))

@@ -1,0 +1,61 @@
+"""Quantisers with straight-through gradients (identity backward), used by every analog layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class _UniformSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, u: torch.Tensor, k: float) -> torch.Tensor:  # noqa: D102
+        return torch.round(u.clamp(-1.0, 1.0) * k) / k
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: D102
+        return g, None
+
+
+class _GridSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, u: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return snap_to_grid(u, grid)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: D102
+        return g, None
+
+
+def snap_to_grid(u: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``sign(u) * grid[k]`` with ``grid[k]`` the magnitude nearest to ``|u|`` (no gradient).
+
+    Args:
+        u: Values (any shape).
+        grid: Sorted non-negative magnitudes (1-D).
+    """
+    grid = grid.to(device=u.device, dtype=u.dtype)
+    mids = 0.5 * (grid[1:] + grid[:-1])
+    idx = torch.bucketize(u.detach().abs(), mids)
+    q = grid[idx]
+    return torch.where(u < 0, -q, q)
+
+
+def quantize_uniform(u: torch.Tensor, bits: int) -> torch.Tensor:
+    """Signed uniform quantiser of ``u`` ∈ [-1, 1] to ``2^(bits-1)-1`` steps per sign (STE).
+
+    ``bits = 0`` means ideal (identity).
+    """
+    if bits <= 0:
+        return u
+    return _UniformSTE.apply(u, float(2 ** (bits - 1) - 1))
+
+
+def quantize_grid(u: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Odd nearest-magnitude quantiser onto ``grid`` with a straight-through gradient."""
+    return _GridSTE.apply(u, grid)
+
+
+def absmax(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Detached full-scale ``max |x|`` (at least ``eps``), a 0-d tensor."""
+    return x.detach().abs().amax().clamp_min(eps)
