@@ -128,6 +128,19 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _from_cli_string(value: str, tp: type) -> Any:
+    """Snakemake's ``--config a={b: 1}`` hands nested values over as strings: convert a string
+    that spells a value of the target type exactly (``"3"`` for int, ``"1e-3"`` for float,
+    ``"true"``/``"false"`` for bool); anything else is returned unchanged and then rejected."""
+    text = value.strip()
+    if tp is bool:
+        return {"true": True, "false": False}.get(text.lower(), value)
+    try:
+        return int(text) if tp is int else float(text)
+    except ValueError:
+        return value
+
+
 def _convert(path: str, value: Any, tp: Any, meta: Mapping[str, Any], problems: list[str]) -> Any:
     """Convert ``value`` to type ``tp``; append to ``problems`` and return None when it fails."""
     origin = get_origin(tp)
@@ -160,6 +173,8 @@ def _convert(path: str, value: Any, tp: Any, meta: Mapping[str, Any], problems: 
         return dict(value)
     if tp is Any:
         return value
+    if isinstance(value, str) and tp in (bool, int, float):
+        value = _from_cli_string(value, tp)
     if tp is bool:
         if not isinstance(value, bool):
             problems.append(f"{path} = {value!r}: must be true or false")

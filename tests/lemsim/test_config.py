@@ -72,6 +72,13 @@ def test_wrong_types_and_choices_are_reported_together() -> None:
     assert "device.pulses[1] = -1" in msg
 
 
+def test_numeric_strings_from_the_command_line_are_converted() -> None:
+    cfg = load_config(overrides={"networks": {"fcn": {"epochs": "4"}}, "device.rtol": "1e-4"})
+    assert cfg.networks.fcn.epochs == 4 and cfg.device.rtol == 1e-4
+    with pytest.raises(ConfigError, match="must be an integer"):
+        load_config(overrides={"networks.fcn.epochs": "4.5"})
+
+
 def test_bad_scale_is_rejected() -> None:
     with pytest.raises(ConfigError, match="scale = 'huge'"):
         load_config("huge")
@@ -144,6 +151,16 @@ def test_nested_lists_and_optional() -> None:
     assert from_dict(_Outer, {"inner": {"v": [2, 3.5], "name": None}}).inner.v == [2.0, 3.5]
     with pytest.raises(ConfigError, match=r"inner\.v\[0\] = 0.0: must be in \(0, inf\]"):
         from_dict(_Outer, {"inner": {"v": [0]}})
+
+
+def test_command_line_values_beat_the_scale_file() -> None:
+    """Snakemake merges --config into the base before we see it; it is passed again as overrides
+    so that it wins over the scale file (precedence: config.yaml < scale < command line)."""
+    cli = {"scale": "smoke", "networks": {"fcn": {"epochs": 2}}}
+    raw = {"scale": "default", "seed": 1, **cli}
+    cfg = from_dict(LemsimConfig, resolve_raw(raw, overrides=cli))
+    assert cfg.networks.fcn.epochs == 2
+    assert cfg.networks.fcn.train_samples == 500  # still from smoke.yaml
 
 
 def test_resolve_raw_reads_config_yaml(repo_root) -> None:

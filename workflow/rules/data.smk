@@ -13,6 +13,8 @@ rule prepare_data:
     log:
         f"{LOGS}/prepare_data/{{name}}.log",
     threads: 1
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
