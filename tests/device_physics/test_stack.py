@@ -1,0 +1,81 @@
+"""Stack loading, validation and graded meshes."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from device_physics.grid import graded_mesh
+from device_physics.stack import StackError, load_stack, stack_from_dict
+
+STACKS = Path(__file__).resolve().parents[2] / "config" / "stacks"
+
+
+def _nlem() -> dict:
+    return yaml.safe_load((STACKS / "nlem.yaml").read_text())
+
+
+@pytest.mark.parametrize("path", sorted(STACKS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_stack_file_loads(path: Path) -> None:
+    s = load_stack(path)
+    assert s.thickness > 0
+    for la in s.layers:
+        assert la.mu_n > 0 and la.mu_p > 0 and la.thickness > 0
+        assert all(src for src in la.sources.values())  # every value has a source
+
+
+def test_nlem_stack_si_values() -> None:
+    s = load_stack(STACKS / "nlem.yaml")
+    assert [la.name for la in s.layers] == ["pedot", "idtbt", "pvp", "qd", "zno"]
+    pvp = s.layers[s.layer_index("pvp")]
+    assert pvp.thickness == pytest.approx(20e-9)
+    assert s.layers[0].N_A == pytest.approx(1e25)  # 1e19 cm-3 -> m-3
+    assert s.layers[1].mu_p == pytest.approx(1e-7)  # 1e-3 cm2/Vs -> m2/Vs
+    assert s.layers[3].absorption(365e-9) == pytest.approx(1.5e7)  # 1.5e5 cm-1 -> m-1
+    assert {t.carrier for t in pvp.traps} == {"hole", "electron"}
+    ht = pvp.traps[0]
+    assert sum(ht.weights) == pytest.approx(1.0)
+    assert ht.volume_density == pytest.approx(2e16 / 3e-9)  # 2e12 cm-2 in 3 nm
+    with pytest.raises(ValueError, match="alpha_uv"):
+        s.layers[0].absorption(500e-9)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (
+            lambda d: d["layers"][2]["thickness"].update(value=-5),
+            "layer 'pvp' (index 2).thickness = -5 nm",
+        ),
+        (lambda d: d["layers"][1]["mu_p"].update(value=0), "layer 'idtbt' (index 1).mu_p = 0"),
+        (lambda d: d["layers"][3].update(material="unobtainium"), "unknown material"),
+        (lambda d: d["layers"][0].update(colour="blue"), "unknown keys ['colour']"),
+        (lambda d: d["layers"][0]["eps_r"].pop("source"), "missing 'source'"),
+        (lambda d: d["layers"][0]["chi"].update(unit="cm"), "not a energy unit"),
+        (lambda d: d["layers"][2]["traps"][0].update(carrier="ion"), "carrier = 'ion'"),
+        (lambda d: d["contacts"]["anode"].update(kind="magic"), "kind = 'magic'"),
+    ],
+)
+def test_bad_input_is_named(edit, needle: str) -> None:
+    d = copy.deepcopy(_nlem())
+    edit(d)
+    with pytest.raises(StackError) as exc:
+        stack_from_dict(d, "nlem.yaml")
+    assert needle in str(exc.value)
+
+
+def test_graded_mesh_nodes_on_interfaces() -> None:
+    s = load_stack(STACKS / "nlem.yaml")
+    x, layer = graded_mesh(s, 16, 1.2)
+    assert len(x) == 16 * len(s.layers) + 1 and len(layer) == len(x) - 1
+    assert np.all(np.diff(x) > 0)
+    for xi in s.interfaces:
+        assert np.min(np.abs(x - xi)) == 0.0  # exact node on every interface
+    h = np.diff(x)
+    first = h[layer == 0]
+    assert first[1] / first[0] == pytest.approx(1.2)  # geometric growth away from interface
+    assert np.all(np.bincount(layer) == 16)
