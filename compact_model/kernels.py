@@ -1,0 +1,173 @@
+"""Numba kernels of the compact model, vectorised over arrays of devices.
+
+The equations are those of :mod:`compact_model.reference` (read that module for the physics);
+the tests check both agree to 1e-12 in float64. Every kernel takes flat arrays; per-device
+inputs (voltage, UV, capture multiplier, noise) may have length 1 (shared by all devices) or
+the number of devices. State arrays may be float32 or float64 (arithmetic is float64, the
+result is stored in the array's own type). Each kernel exists in a serial and a
+``parallel=True`` build; :func:`pick` chooses the parallel one above :data:`PARALLEL_MIN`
+devices, where thread start-up pays off.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from compact_model.params import (
+    P_ALPHA_I,
+    P_ALPHA_L,
+    P_ETA_MAX,
+    P_F_FAST,
+    P_G_LEAK,
+    P_G_MAX,
+    P_I_REF,
+    P_K_FAST,
+    P_K_SLOW,
+    P_PHI_REF,
+    P_TAU_FAST,
+    P_TAU_SLOW,
+    P_UV_I_SAT,
+    P_UV_K,
+    P_UV_RATE,
+    P_V_BI,
+    P_V_CAP,
+    P_V_ON_L,
+    P_V_REF,
+    P_W_ETA,
+)
+from compact_model.reference import NEWTON_MAX, NEWTON_TOL
+
+#: Device count from which the ``parallel=True`` builds are used.
+PARALLEL_MIN = 200_000
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@nb.njit(inline="always", **_JIT)
+def _current1(v, w, pk, gs):
+    g = 1.0 + (pk[P_G_MAX] - 1.0) * w
+    u = max(v - pk[P_V_BI], 0.0) / (pk[P_V_REF] - pk[P_V_BI])
+    return gs * pk[P_I_REF] * g * u ** pk[P_ALPHA_I] + pk[P_G_LEAK] * v
+
+
+@nb.njit(inline="always", **_JIT)
+def _light1(v, w, pk, gs):
+    g = 1.0 + (pk[P_G_MAX] - 1.0) * w
+    we = pk[P_W_ETA]
+    eta = 1.0 + (pk[P_ETA_MAX] - 1.0) * (-math.expm1(-w / we)) / (-math.expm1(-1.0 / we))
+    u = max(v - pk[P_V_ON_L], 0.0) / (pk[P_V_REF] - pk[P_V_ON_L])
+    return gs * pk[P_PHI_REF] * g * eta * u ** pk[P_ALPHA_L]
+
+
+@nb.njit(inline="always", **_JIT)
+def _uv_erase1(w0, rdt, kuv):
+    if w0 <= 0.0 or rdt <= 0.0:
+        return w0
+    c = w0 + kuv * math.log(w0) - rdt
+    u = math.log(w0)
+    for _ in range(NEWTON_MAX):
+        eu = math.exp(u)
+        du = (eu + kuv * u - c) / (eu + kuv)
+        u -= du
+        if abs(du) < NEWTON_TOL:
+            break
+    return min(math.exp(u), w0)
+
+
+@nb.njit(inline="always", **_JIT)
+def _step1(ws, wf, v, uv, dt, pk, ks, xi, c2c):
+    if v > pk[P_V_BI]:
+        drive = math.exp((v - pk[P_V_REF]) / pk[P_V_CAP]) * ks
+    else:
+        drive = 0.0
+    cf = pk[P_F_FAST]
+    cs = 1.0 - cf
+    k = pk[P_K_SLOW] * drive
+    a = k + 1.0 / pk[P_TAU_SLOW]
+    xinf = k * cs / a
+    ns = xinf + (ws - xinf) * math.exp(-a * dt)
+    k = pk[P_K_FAST] * drive
+    a = k + 1.0 / pk[P_TAU_FAST]
+    xinf = k * cf / a
+    nf = xinf + (wf - xinf) * math.exp(-a * dt)
+    fac = 1.0 + c2c * xi
+    ns = min(max(ws + (ns - ws) * fac, 0.0), cs)
+    nf = min(max(wf + (nf - wf) * fac, 0.0), cf)
+    if uv > 0.0:
+        r = pk[P_UV_RATE] * uv / (uv + pk[P_UV_I_SAT]) * dt
+        w0 = ns + nf
+        if w0 > 0.0:
+            scale = _uv_erase1(w0, r, pk[P_UV_K]) / w0
+            ns *= scale
+            nf *= scale
+    return ns, nf
+
+
+def _step_kernel(ws, wf, v, uv, dt, pk, ks, xi, c2c, out_s, out_f):
+    n = ws.size
+    sv, su, sk, sx = v.size > 1, uv.size > 1, ks.size > 1, xi.size > 1
+    for i in nb.prange(n):
+        ns, nf = _step1(ws[i], wf[i], v[i if sv else 0], uv[i if su else 0], dt, pk,
+                        ks[i if sk else 0], xi[i if sx else 0], c2c)
+        out_s[i] = ns
+        out_f[i] = nf
+
+
+def _pulse_read_kernel(ws, wf, v, dt, v_read, pk, out_s, out_f, out_i, out_l):
+    """Fused pulse update + read of I and L at ``v_read`` (the benchmark's unit of work)."""
+    n = ws.size
+    for i in nb.prange(n):
+        ns, nf = _step1(ws[i], wf[i], v, 0.0, dt, pk, 1.0, 0.0, 0.0)
+        out_s[i] = ns
+        out_f[i] = nf
+        w = ns + nf
+        out_i[i] = _current1(v_read, w, pk, 1.0)
+        out_l[i] = _light1(v_read, w, pk, 1.0)
+
+
+def _iv_kernel(v, w, pk, gs, out_i, out_l):
+    n = out_i.size
+    sv, sw, sg = v.size > 1, w.size > 1, gs.size > 1
+    for i in nb.prange(n):
+        vi = v[i if sv else 0]
+        wi = w[i if sw else 0]
+        gi = gs[i if sg else 0]
+        out_i[i] = _current1(vi, wi, pk, gi)
+        out_l[i] = _light1(vi, wi, pk, gi)
+
+
+step_serial = nb.njit(**_JIT)(_step_kernel)
+step_parallel = nb.njit(parallel=True, **_JIT)(_step_kernel)
+pulse_read_serial = nb.njit(**_JIT)(_pulse_read_kernel)
+pulse_read_parallel = nb.njit(parallel=True, **_JIT)(_pulse_read_kernel)
+iv_serial = nb.njit(**_JIT)(_iv_kernel)
+iv_parallel = nb.njit(parallel=True, **_JIT)(_iv_kernel)
+
+
+def pick(serial, parallel, n: int):
+    """The parallel build for ``n >= PARALLEL_MIN`` devices, else the serial one."""
+    return parallel if n >= PARALLEL_MIN else serial
+
+
+def step(ws: np.ndarray, wf: np.ndarray, v: np.ndarray, uv: np.ndarray, dt: float,
+         pk: np.ndarray, ks: np.ndarray, xi: np.ndarray, c2c: float,
+         out_s: np.ndarray | None = None, out_f: np.ndarray | None = None
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Flat-array step (see :func:`compact_model.reference.step`); returns new ``(ws, wf)``."""
+    out_s = np.empty_like(ws) if out_s is None else out_s
+    out_f = np.empty_like(wf) if out_f is None else out_f
+    pick(step_serial, step_parallel, ws.size)(ws, wf, v, uv, float(dt), pk, ks, xi,
+                                             float(c2c), out_s, out_f)
+    return out_s, out_f
+
+
+def iv(v: np.ndarray, w: np.ndarray, pk: np.ndarray, gs: np.ndarray, n: int
+       ) -> tuple[np.ndarray, np.ndarray]:
+    """Flat current [A] and light [photons/s] of ``n`` devices."""
+    out_i = np.empty(n, dtype=np.float64)
+    out_l = np.empty(n, dtype=np.float64)
+    pick(iv_serial, iv_parallel, n)(v, w, pk, gs, out_i, out_l)
+    return out_i, out_l

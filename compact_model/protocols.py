@@ -1,0 +1,140 @@
+"""Protocols of PAPER_TARGETS D2-D12 run on the compact model, and the metrics they give.
+
+Each protocol is a list of constant-input segments ``(V [V], uv [W/m²], dt [s])``;
+:func:`simulate` turns it into a trace (t, V, uv, I, L) sampled at the end of every segment
+(and at ``substeps`` points inside it), the same shape of data the physics stage writes, so
+:mod:`compact_model.metrics` applies unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from compact_model import metrics
+from compact_model.model import NLEM
+from compact_model.params import MW_CM2
+from compact_model.state import State
+
+#: The paper's pulse (Fig. 2c): 5 V, 30 ms, 30 ms apart.
+AMP, WIDTH, INTERVAL = 5.0, 30e-3, 30e-3
+#: PPF intervals [s] (D8: 10 ms .. 10 s).
+PPF_INTERVALS = np.geomspace(0.01, 10.0, 13)
+#: UV intensity of D11 [W/m²] (70 mW/cm²).
+UV_PAPER = 70.0 * MW_CM2
+
+#: Paper values of the rows the compact model reproduces (PAPER_TARGETS).
+PAPER = {
+    "D3_nl_current": 0.20, "D4_nl_light": 0.27, "D5_pearson": 0.999,
+    "D6_gain_current_10": 1.38, "D6_gain_current_50": 2.40,
+    "D7_gain_light_10": 1.57, "D7_gain_light_50": 3.17,
+    "D10_decay_s": 71.6, "D11_uv_reset_s": 2.52, "D12_ratio": 2.52 / 71.6,
+}
+
+
+def train(n: int, amplitude: float = AMP, width: float = WIDTH, interval: float = INTERVAL
+          ) -> list[tuple[float, float, float]]:
+    """``n`` pulses with ``interval`` of 0 V rest between them, plus one interval after."""
+    segs = []
+    for _ in range(n):
+        segs += [(amplitude, 0.0, width), (0.0, 0.0, interval)]
+    return segs
+
+
+@dataclass
+class Trace:
+    """A simulated trace (SI units) and the states at its samples."""
+
+    t: np.ndarray
+    V: np.ndarray
+    uv: np.ndarray
+    I: np.ndarray  # noqa: E741
+    L: np.ndarray
+    w: np.ndarray
+
+
+def simulate(model: NLEM, segments, state: State | None = None, substeps: int = 1,
+             v_read: float | None = None) -> tuple[Trace, State]:
+    """Run ``segments`` on one device; sample every segment at ``substeps`` points.
+
+    Args:
+        v_read: When given, I and L of samples at 0 V are evaluated at ``v_read`` (an
+            instantaneous, non-disturbing read) instead of at 0 V.
+
+    Returns:
+        The trace and the final state.
+    """
+    st = state.copy() if state is not None else State(np.zeros(1), np.zeros(1))
+    ts, vs, us, ws = [0.0], [0.0], [0.0], [float(st.w[0])]
+    t = 0.0
+    for v, uv, dt in segments:
+        h = dt / substeps
+        for _ in range(substeps):
+            st = model._advance(st, [(v, uv, h)])
+            t += h
+            ts.append(t)
+            vs.append(v)
+            us.append(uv)
+            ws.append(float(st.w[0]))
+    t_a, v_a, w_a = np.array(ts), np.array(vs), np.array(ws)
+    v_eval = v_a if v_read is None else np.where(v_a == 0.0, v_read, v_a)
+    i_a = model.current(v_eval, w_a)
+    l_a = model.light(v_eval, w_a)
+    return Trace(t_a, v_a, np.array(us), i_a, l_a, w_a), st
+
+
+def train_peaks(model: NLEM, n: int, **kw) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pulse peaks (A_k [A], B_k [photons/s]) of an ``n``-pulse train from w = 0."""
+    tr, _ = simulate(model, train(n, **kw))
+    a, b, _ = metrics.pulse_peaks(tr.t, tr.V, tr.I, tr.L)
+    return a, b
+
+
+def ppf_curve(model: NLEM, intervals=PPF_INTERVALS) -> np.ndarray:
+    """PPF index (A_2 - A_1)/A_1 for two paper pulses at each interval [s]."""
+    out = []
+    for dt in intervals:
+        tr, _ = simulate(model, [(AMP, 0.0, WIDTH), (0.0, 0.0, float(dt)), (AMP, 0.0, WIDTH)])
+        a, _, _ = metrics.pulse_peaks(tr.t, tr.V, tr.I, tr.L)
+        out.append(metrics.ppf_index(a[0], a[1]))
+    return np.array(out)
+
+
+def after_train(model: NLEM, n: int, uv: float, duration: float, samples: int = 400,
+                v_read: float = AMP) -> tuple[np.ndarray, np.ndarray, float]:
+    """``n`` paper pulses, then ``duration`` [s] of rest (``uv`` = 0) or UV (``uv`` W/m²).
+
+    Returns:
+        Times since the end of the last pulse [s], read current at ``v_read`` [A] and the
+        pristine read current (baseline) [A].
+    """
+    _, st = simulate(model, train(n)[:-1])
+    tr, _ = simulate(model, [(0.0, uv, duration)], state=st, substeps=samples, v_read=v_read)
+    baseline = float(model.current(v_read, 0.0))
+    return tr.t, tr.I, baseline
+
+
+def paper_metrics(model: NLEM) -> dict[str, float]:
+    """D3-D12 computed on the compact model with the protocols above."""
+    a10, b10 = train_peaks(model, 10)
+    a30, b30 = train_peaks(model, 30)
+    a50, b50 = train_peaks(model, 50)
+    t, r, base = after_train(model, 50, 0.0, 400.0, samples=2000)
+    t_uv, r_uv, _ = after_train(model, 50, UV_PAPER, 8.0, samples=1600)
+    decay = metrics.natural_decay_time(t, r, base)
+    reset = metrics.uv_reset_time(t_uv, r_uv, base)
+    ppf = ppf_curve(model)
+    fit = metrics.fit_ppf(PPF_INTERVALS, ppf)
+    return {
+        "D3_nl_current": metrics.nonlinearity(a10), "D4_nl_light": metrics.nonlinearity(b10),
+        "D5_pearson": metrics.pearson(a10, b10),
+        "D6_gain_current_10": metrics.gain(a10), "D6_gain_current_30": metrics.gain(a30),
+        "D6_gain_current_50": metrics.gain(a50),
+        "D7_gain_light_10": metrics.gain(b10), "D7_gain_light_30": metrics.gain(b30),
+        "D7_gain_light_50": metrics.gain(b50),
+        "D8_ppf_first": float(ppf[0]), "D8_ppf_last": float(ppf[-1]),
+        "D8_ppf_n_exp": fit.n_exp, "D8_ppf_tau1_s": fit.taus[0],
+        "D8_ppf_tau2_s": fit.taus[1] if fit.n_exp == 2 else float("nan"),
+        "D10_decay_s": decay, "D11_uv_reset_s": reset, "D12_ratio": reset / decay,
+    }

@@ -1,0 +1,75 @@
+"""Torch bridge for the network stage: level tables, I(V) and L(V) curves and noise as tensors.
+
+Nothing here calls Numba inside autograd: the curves are re-implemented in torch from the
+model's parameters (same equations as :mod:`compact_model.reference`), so gradients flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from compact_model.model import NLEM
+
+
+def levels_tensor(m: NLEM, n_per_sign: int = 15, v_read: float = 4.0,
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Normalised conductance levels (g - g_0)/(g_max - g_0) in [0, 1], sorted, first = 0."""
+    table = m.levels(n_per_sign=n_per_sign, v_read=v_read)
+    g = np.sort(table.g)
+    norm = (g - g[0]) / (g[-1] - g[0])
+    return torch.as_tensor(norm, dtype=dtype)
+
+
+def _factors(m: NLEM, w: float):
+    p = m.params
+    if not 0.0 <= w <= 1.0:
+        raise ValueError(f"w = {w!r}: must lie in [0, 1]")
+    g = 1.0 + (p.g_max - 1.0) * w
+    eta = 1.0 + (p.eta_max - 1.0) * (-np.expm1(-w / p.w_eta)) / (-np.expm1(-1.0 / p.w_eta))
+    return g, eta
+
+
+def current_curve(m: NLEM, w: float = 0.0, normalise: bool = True,
+                  v_norm: float | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Differentiable ``v -> I(v, w)`` (rectifying). ``normalise``: divide by I(v_norm, w),
+    ``v_norm`` defaulting to ``v_ref``, so the curve is 1 at ``v_norm``; else amperes."""
+    p = m.params
+    g, _ = _factors(m, w)
+    vn = p.v_ref if v_norm is None else v_norm
+    scale = 1.0
+    if normalise:
+        scale = 1.0 / float(m.current(vn, w))
+
+    def f(v: torch.Tensor) -> torch.Tensor:
+        u = torch.clamp(v - p.v_bi, min=0.0) / (p.v_ref - p.v_bi)
+        return scale * (p.i_ref * g * u ** p.alpha_i + p.g_leak * v)
+
+    return f
+
+
+def light_curve(m: NLEM, w: float = 0.0, normalise: bool = True,
+                v_norm: float | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Differentiable ``v -> L(v, w)``; 0 below turn-on. ``normalise``: 1 at ``v_norm``
+    (default ``v_ref``), else photons/s."""
+    p = m.params
+    g, eta = _factors(m, w)
+    vn = p.v_ref if v_norm is None else v_norm
+    scale = 1.0 / float(m.light(vn, w)) if normalise else 1.0
+
+    def f(v: torch.Tensor) -> torch.Tensor:
+        u = torch.clamp(v - p.v_on_light, min=0.0) / (p.v_ref - p.v_on_light)
+        return scale * p.phi_ref * g * eta * u ** p.alpha_l
+
+    return f
+
+
+def read_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+    """Multiplicative Gaussian read noise of relative std ``sigma`` (seeded by ``generator``)."""
+    if sigma < 0:
+        raise ValueError(f"sigma = {sigma!r}: must be >= 0")
+    noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return x * (1.0 + sigma * noise)
