@@ -1,0 +1,532 @@
+"""The dolfinx drift-diffusion solver of a 1D layered device (steady state and time steps).
+
+:class:`DDSolver` owns the mesh, function spaces, coefficients, compiled forms and the PETSc
+SNES Newton solver (log-damped update pre-check, custom convergence on the scaled update). It
+solves thermal equilibrium, steady bias points (with bias continuation and step halving) and
+single implicit BDF1/BDF2 time steps; terminal currents (conduction + displacement) are read
+at both contacts from the unconstrained residual, so they are conservative by construction.
+The adaptive time loop over a protocol is in :mod:`device_physics.timestepping`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from device_physics.equations import DDDevice, build_forms, layer_arrays, trap_arrays
+from device_physics.mesh import interval_mesh, layered_nodes
+from device_physics.scaling import C_LIGHT, H_PLANCK, Scaling
+
+log = logging.getLogger(__name__)
+
+
+class SolverError(RuntimeError):
+    """Newton failure, with the time, bias and location where it happened."""
+
+    def __init__(self, msg: str, t: float | None = None, V: float | None = None,
+                 where: str = "") -> None:
+        super().__init__(msg)
+        self.t, self.V, self.where = t, V, where
+
+
+@dataclass
+class NewtonStats:
+    """Counters of the Newton solver."""
+
+    solves: int = 0
+    iterations: int = 0
+    failures: int = 0
+
+
+class DDSolver:
+    """Scaled (psi, phi_n, phi_p, f_k) drift-diffusion of a 1D device in dolfinx.
+
+    Args:
+        device: The device description.
+        x: Node positions (m), strictly increasing, with nodes on every interface. If None,
+            a graded mesh with ``cells_per_layer`` cells per layer is made.
+        cells_per_layer: Cells per layer of the default mesh.
+        grading: tanh grading strength towards the interfaces of the default mesh.
+        scaling: Scaling (default: :meth:`DDDevice.default_scaling`).
+        dx_tol: Newton convergence: max |scaled update| (thermal voltages, occupancies).
+        max_it: Maximum Newton iterations per solve.
+    """
+
+    def __init__(self, device: DDDevice, x: np.ndarray | None = None,
+                 cells_per_layer: int = 40, grading: float = 2.0,
+                 scaling: Scaling | None = None, dx_tol: float = 1e-9, max_it: int = 30) -> None:
+        from mpi4py import MPI  # noqa: F401
+
+        import dolfinx.fem as fem
+        import ufl
+        from dolfinx.fem import petsc as fpetsc
+        from petsc4py import PETSc
+
+        self.dev = device
+        self.sc = scaling or device.default_scaling()
+        sc = self.sc
+        th = [lay.thickness for lay in device.layers]
+        if x is None:
+            x, layer = layered_nodes(th, cells_per_layer, grading)
+        else:
+            x = np.asarray(x, dtype=float)
+            bounds = np.concatenate([[0.0], np.cumsum(th)])
+            if abs(x[0]) > 1e-12 * bounds[-1] or abs(x[-1] - bounds[-1]) > 1e-9 * bounds[-1]:
+                raise ValueError(f"x spans [{x[0]}, {x[-1]}] m, device spans [0, {bounds[-1]}] m")
+            for b in bounds[1:-1]:
+                if np.min(np.abs(x - b)) > 1e-9 * bounds[-1]:
+                    raise ValueError(f"x has no node on the interface at {b} m")
+            mids = 0.5 * (x[1:] + x[:-1])
+            layer = np.searchsorted(bounds, mids) - 1
+        self.x = x
+        self.layer = layer.astype(np.int32)
+        self.xs = x / sc.L0
+        self.mesh = interval_mesh(self.xs)
+        self.traps = trap_arrays(device, sc)
+        ncomp = 3 + len(self.traps)
+        self.ncomp = ncomp
+        self.V = fem.functionspace(self.mesh, ("Lagrange", 1, (ncomp,)))
+        self.Q = fem.functionspace(self.mesh, ("DG", 0))
+        self.u = fem.Function(self.V, name="u")
+        self.u1 = fem.Function(self.V)
+        self.u2 = fem.Function(self.V)
+        # vertex <-> dof map (blocked space: dof i holds components i*ncomp + c)
+        vx = self.V.tabulate_dof_coordinates()[:, 0]
+        self.order = np.argsort(vx)  # dof index of the k-th node from the left
+        if not np.allclose(vx[self.order], self.xs, rtol=0, atol=1e-12):
+            raise RuntimeError("dof coordinates do not match the mesh nodes")
+        # cell ordering: cells are left to right (checked in interval_mesh)
+        la = layer_arrays(device, sc)
+        self.la = la
+        coef: dict[str, Any] = {}
+
+        def dg0(vals_per_layer: np.ndarray, name: str):
+            fn = fem.Function(self.Q, name=name)
+            fn.x.array[:] = np.asarray(vals_per_layer)[self.layer]
+            return fn
+
+        for key in ("eps", "thn", "thp", "mun", "mup", "C", "ksrh", "taun", "taup", "gam",
+                    "brad"):
+            coef[key] = dg0(la[key], key)
+        coef["g_uv"] = dg0(la["alpha"] * sc.t0 / sc.N0, "g_uv")
+        coef["eta_brad"] = dg0(la["eta"] * la["brad"], "eta_brad")
+        has_trap = np.zeros(len(device.layers))
+        for k, tr in enumerate(self.traps):
+            for key in ("Nt", "cn", "cp", "n1", "p1"):
+                coef[f"{key}{k}"] = dg0(tr[key], f"{key}{k}")
+            has_trap[tr["layer"]] = 1.0
+        coef["treg"] = dg0(np.where(has_trap > 0, 0.0, 1e-20), "treg")
+        self.coef = coef
+        # Beer-Lambert attenuation exp(-int alpha dx) at the nodes (P1)
+        alpha_cell = la["alpha"][self.layer]
+        od = np.concatenate([[0.0], np.cumsum(alpha_cell * np.diff(x))])
+        if device.uv_from == "right":
+            od = od[-1] - od
+        self.atten = fem.Function(fem.functionspace(self.mesh, ("Lagrange", 1)), name="atten")
+        vx1 = self.atten.function_space.tabulate_dof_coordinates()[:, 0]
+        self.atten.x.array[:] = np.interp(vx1, self.xs, np.exp(-od))
+        self.uv_photon_energy = H_PLANCK * C_LIGHT / (device.uv_wavelength_nm * 1e-9)
+
+        self.a0 = fem.Constant(self.mesh, 0.0)
+        self.a1 = fem.Constant(self.mesh, 0.0)
+        self.a2 = fem.Constant(self.mesh, 0.0)
+        self.uvflux = fem.Constant(self.mesh, 0.0)
+        self.lam2 = fem.Constant(self.mesh, sc.lam2)
+        forms = build_forms(self)
+        self.F = forms["F"]
+        self.forms = forms
+
+        # contacts: Dirichlet values for psi, phi_n, phi_p
+        self.psi_eq = (self._contact_psi(0, device.left.workfunction),
+                       self._contact_psi(-1, device.right.workfunction))
+        self.bc_vals = [fem.Constant(self.mesh, 0.0) for _ in range(6)]
+        fdim = 0
+        import dolfinx.mesh as dmesh
+
+        left = dmesh.locate_entities_boundary(self.mesh, fdim, lambda p: np.isclose(p[0], 0.0))
+        right = dmesh.locate_entities_boundary(
+            self.mesh, fdim, lambda p: np.isclose(p[0], self.xs[-1]))
+        bcs = []
+        self.contact_dofs = []
+        for side, ents in enumerate((left, right)):
+            dofs_side = []
+            for comp in range(3):
+                sub = self.V.sub(comp)
+                dofs = fem.locate_dofs_topological(sub, fdim, ents)
+                bcs.append(fem.dirichletbc(self.bc_vals[3 * side + comp], dofs, sub))
+                dofs_side.append(int(dofs[0]))
+            self.contact_dofs.append(dofs_side)
+        self.bcs = bcs
+        self.V_applied = 0.0
+        self._set_bias(0.0)
+
+        opts = {
+            "snes_type": "newtonls",
+            "snes_linesearch_type": "basic",
+            "snes_max_it": max_it,
+            "snes_rtol": 0.0,
+            "snes_atol": 0.0,
+            "snes_stol": 0.0,
+            "snes_divergence_tolerance": 1e300,
+            "ksp_type": "preonly",
+            "pc_type": "lu",
+            "pc_factor_zeropivot": 1e-40,
+            "pc_factor_mat_ordering_type": "natural",
+        }
+        self._prefix = f"dd{id(self)}_"
+        self.problem = fpetsc.NonlinearProblem(self.F, self.u, bcs=self.bcs,
+                                               petsc_options=opts,
+                                               petsc_options_prefix=self._prefix)
+        self.snes = self.problem.solver
+        self.dx_tol = dx_tol
+        self.n_abs = 1e-30
+        self.max_it = max_it
+        self.stats = NewtonStats()
+        self._last_dx = np.inf
+        self._nan = False
+        pot_mask = np.zeros(self.V.dofmap.index_map.size_local * ncomp, dtype=bool)
+        pot_mask.reshape(-1, ncomp)[:, :3] = True
+        self._pot_mask = pot_mask
+
+        def precheck(xv, yv, *args):  # noqa: ARG001
+            y = yv.getArray()
+            if not np.all(np.isfinite(y)):
+                self._nan = True
+                return True
+            ym = y[self._pot_mask]
+            big = np.abs(ym) > 1.0
+            ym[big] = np.sign(ym[big]) * (1.0 + np.log(np.abs(ym[big])))
+            y[self._pot_mask] = ym
+            return True
+
+        self.snes.getLineSearch()
+        self.snes.setLineSearchPreCheck(precheck)
+
+        def converged(snes, it, norms):  # noqa: ARG001
+            if it == 0:
+                return 0
+            dxv = snes.getSolutionUpdate().getArray()
+            fn = norms[2]
+            if not np.all(np.isfinite(dxv)) or not math.isfinite(fn) or self._nan:
+                return PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
+            m = self._weighted_update(dxv, snes.getSolution().getArray())
+            self._last_dx = m
+            if m < self.dx_tol:
+                return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
+            if it >= self.max_it:
+                return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
+            return 0
+
+        self.snes.setConvergenceTest(converged)
+        self._res_form = None
+        self.D_hist: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _weighted_update(self, dx: np.ndarray, xv: np.ndarray) -> float:
+        """Max Newton update, quasi-Fermi updates weighted by the carrier's relevance
+        n/(n + n_abs) (they are meaningless where the carrier is absent)."""
+        nc = self.ncomp
+        d = np.abs(dx.reshape(-1, nc))
+        xa = xv.reshape(-1, nc)
+        if not hasattr(self, "_dof_thn"):
+            cell = np.concatenate([[0], np.arange(len(self.layer))])
+            thn = self.la["thn"][self.layer[cell]]
+            thp = self.la["thp"][self.layer[cell]]
+            inv = np.empty_like(self.order)
+            inv[self.order] = np.arange(len(self.order))
+            self._dof_thn, self._dof_thp = thn[inv], thp[inv]
+        ln_abs = math.log(self.n_abs)
+        wn = 1.0 / (1.0 + np.exp(np.minimum(ln_abs - (self._dof_thn + xa[:, 0] - xa[:, 1]), 700)))
+        wp = 1.0 / (1.0 + np.exp(np.minimum(ln_abs - (self._dof_thp - xa[:, 0] + xa[:, 2]), 700)))
+        m = max(float(d[:, 0].max()), float((d[:, 1] * wn).max()), float((d[:, 2] * wp).max()))
+        if nc > 3:
+            m = max(m, float(d[:, 3:].max()))
+        return m
+
+    def _contact_psi(self, end: int, wf: float | None) -> float:
+        """Scaled contact potential psi at V = 0 (neutrality, or from the work function)."""
+        li = int(self.layer[0] if end == 0 else self.layer[-1])
+        la = self.la
+        if wf is None:
+            thn, thp, C = la["thn"][li], la["thp"][li], la["C"][li]
+            ln_ni = 0.5 * (thn + thp)
+            # 2 ni sinh(y) = C  ->  y = asinh(C / (2 ni)), computed in logs for tiny ni
+            if C == 0:
+                y = 0.0
+            else:
+                r = math.log(abs(C) / 2.0) - ln_ni
+                y = math.copysign(r + math.log1p(math.sqrt(1 + math.exp(-2 * r))) if r < 300
+                                  else r + math.log(2.0), C) if r > -300 else 0.0
+                if r < 300:
+                    y = math.copysign(math.asinh(math.exp(r)), C)
+            return 0.5 * (thp - thn) + y
+        e0 = self.dev.energy_reference()
+        return (e0 - wf) / self.sc.Vt
+
+    def _set_bias(self, V: float) -> None:
+        vs = V / self.sc.Vt
+        self.bc_vals[0].value = self.psi_eq[0] + vs
+        self.bc_vals[1].value = vs
+        self.bc_vals[2].value = vs
+        self.bc_vals[3].value = self.psi_eq[1]
+        self.bc_vals[4].value = 0.0
+        self.bc_vals[5].value = 0.0
+        self.V_applied = V
+
+    def set_uv(self, intensity_W_m2: float) -> None:
+        """UV intensity (W/m²) as a photon flux constant."""
+        if intensity_W_m2 < 0:
+            raise ValueError(f"uv intensity = {intensity_W_m2!r} W/m^2: must be >= 0")
+        self.uvflux.value = intensity_W_m2 / self.uv_photon_energy
+
+    def nodal(self, w=None) -> np.ndarray:
+        """Nodal values (n_nodes, ncomp), left to right, of ``w`` (default: u)."""
+        w = self.u if w is None else w
+        return w.x.array.reshape(-1, self.ncomp)[self.order]
+
+    def set_nodal(self, arr: np.ndarray, w=None) -> None:
+        """Set nodal values (n_nodes, ncomp) ordered left to right."""
+        w = self.u if w is None else w
+        a = w.x.array.reshape(-1, self.ncomp)
+        a[self.order] = arr
+
+    def densities(self, w=None) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled n, p at the nodes, using the band parameters of the cell on each node's left
+        (the first node uses the first cell)."""
+        arr = self.nodal(w)
+        cell = np.concatenate([[0], np.arange(len(self.layer))])
+        thn = self.la["thn"][self.layer[cell]]
+        thp = self.la["thp"][self.layer[cell]]
+        return np.exp(thn + arr[:, 0] - arr[:, 1]), np.exp(thp - arr[:, 0] + arr[:, 2])
+
+    def where(self, arr: np.ndarray | None = None) -> str:
+        """Text naming the node of largest residual: position and layer."""
+        try:
+            import dolfinx.fem.petsc as fpetsc
+
+            b = fpetsc.assemble_vector(self.problem._F)
+            r = np.abs(b.getArray().reshape(-1, self.ncomp)[self.order])
+            r[[0, -1], :3] = 0.0
+            k, comp = np.unravel_index(int(np.nanargmax(np.nan_to_num(r, nan=np.inf))), r.shape)
+        except Exception:  # noqa: BLE001
+            return "unknown location"
+        cell = min(max(int(k) - 1, 0), len(self.layer) - 1)
+        names = ["Poisson", "electron continuity", "hole continuity"]
+        eq = names[comp] if comp < 3 else f"trap {comp - 3}"
+        lay = self.dev.layers[int(self.layer[cell])].name
+        return f"x = {self.x[k] * 1e9:.3f} nm (node {k}, layer {lay!r}, {eq} equation)"
+
+    # ------------------------------------------------------------------ solves
+    def newton(self) -> int:
+        """One SNES solve from the current u. Returns iterations; raises SolverError."""
+        from dolfinx import la as dla  # noqa: F401
+
+        self._nan = False
+        backup = self.u.x.array.copy()
+        self.problem.solve()
+        reason = self.snes.getConvergedReason()
+        its = self.snes.getIterationNumber()
+        self.stats.solves += 1
+        self.stats.iterations += its
+        if reason <= 0 or not np.all(np.isfinite(self.u.x.array)):
+            self.stats.failures += 1
+            where = self.where()
+            self.u.x.array[:] = backup
+            raise SolverError(f"Newton did not converge (reason {reason}, {its} iterations, "
+                              f"last |du| = {self._last_dx:.3g}) at {where}", where=where)
+        return its
+
+    def set_steady(self) -> None:
+        """Drop the time-derivative terms (steady state)."""
+        self.a0.value = 0.0
+        self.a1.value = 0.0
+        self.a2.value = 0.0
+
+    def equilibrium(self) -> None:
+        """Thermal equilibrium at V = 0: Poisson with equilibrium trap occupancy, then the
+        coupled system."""
+        import dolfinx.fem as fem
+        import ufl
+        from dolfinx.fem import petsc as fpetsc
+
+        self._set_bias(0.0)
+        self.set_uv(0.0)
+        self.set_steady()
+        P1 = fem.functionspace(self.mesh, ("Lagrange", 1))
+        w = fem.Function(P1)
+        vx1 = P1.tabulate_dof_coordinates()[:, 0]
+        w.x.array[:] = np.interp(vx1, [0.0, self.xs[-1]], self.psi_eq)
+        c = self.coef
+        vt = ufl.TestFunction(P1)
+        dxm = ufl.Measure("dx", domain=self.mesh, metadata={"quadrature_degree": 1})
+        dxv = ufl.Measure("dx", domain=self.mesh,
+                          metadata={"quadrature_rule": "vertex", "quadrature_degree": 1})
+        n = ufl.exp(c["thn"] + w)
+        p = ufl.exp(c["thp"] - w)
+        rho = p - n + c["C"]
+        for k, tr in enumerate(self.traps):
+            # f = n/(n + n1) in equilibrium
+            f = 1.0 / (1.0 + ufl.exp(math.log(max(tr["n1"][tr["layer"]], 1e-300))
+                                     - c["thn"] - w))
+            rho = rho + c[f"Nt{k}"] * (tr["donor"] - f)
+        Fp = self.lam2 * c["eps"] * w.dx(0) * vt.dx(0) * dxm - rho * vt * dxv
+        dofs_l = fem.locate_dofs_geometrical(P1, lambda p: np.isclose(p[0], 0.0))
+        dofs_r = fem.locate_dofs_geometrical(P1, lambda p: np.isclose(p[0], self.xs[-1]))
+        bcs = [fem.dirichletbc(float(self.psi_eq[0]), dofs_l, P1),
+               fem.dirichletbc(float(self.psi_eq[1]), dofs_r, P1)]
+        opts = {"snes_type": "newtonls", "snes_linesearch_type": "basic", "snes_max_it": 200,
+                "snes_rtol": 0.0, "snes_atol": 0.0, "snes_stol": 1e-14,
+                "snes_divergence_tolerance": 1e300, "ksp_type": "preonly", "pc_type": "lu",
+                "pc_factor_zeropivot": 1e-40}
+        prob = fpetsc.NonlinearProblem(Fp, w, bcs=bcs, petsc_options=opts,
+                                       petsc_options_prefix=f"eq{id(self)}_")
+        snes = prob.solver
+
+        def pre(xv, yv, *args):  # noqa: ARG001
+            y = yv.getArray()
+            big = np.abs(y) > 1.0
+            y[big] = np.sign(y[big]) * (1.0 + np.log(np.abs(y[big])))
+            return True
+
+        snes.setLineSearchPreCheck(pre)
+
+        def conv(s, it, norms):  # noqa: ARG001
+            if it == 0:
+                return 0
+            d = s.getSolutionUpdate().getArray()
+            if not np.all(np.isfinite(d)):
+                return -4
+            if np.max(np.abs(d)) < 1e-10:
+                return 4
+            return -5 if it >= 200 else 0
+
+        snes.setConvergenceTest(conv)
+        prob.solve()
+        if snes.getConvergedReason() <= 0:
+            raise SolverError(f"equilibrium Poisson did not converge "
+                              f"(reason {snes.getConvergedReason()})", V=0.0)
+        psi_nodes = w.x.array[np.argsort(vx1)]
+        arr = np.zeros((len(self.xs), self.ncomp))
+        arr[:, 0] = psi_nodes
+        for k, tr in enumerate(self.traps):
+            thn = self.la["thn"][tr["layer"]]
+            arr[:, 3 + k] = 1.0 / (1.0 + np.exp(tr["ln_n1"] - thn - psi_nodes))
+        self.set_nodal(arr)
+        self.newton()
+        self.u1.x.array[:] = self.u.x.array
+        self.u2.x.array[:] = self.u.x.array
+        self.D_hist = [self.contact_D()]
+
+    def steady(self, V: float, dV_max: float = 0.1, min_step: float = 1e-5) -> int:
+        """Steady state at bias ``V`` (V), by continuation from the present state with step
+        halving. Returns the Newton iterations used."""
+        self.set_steady()
+        its_total = 0
+        V0 = self.V_applied
+        step = max(min(abs(V - V0), dV_max), 1e-300)
+        while abs(V - self.V_applied) > 0:
+            target = self.V_applied + math.copysign(min(step, abs(V - self.V_applied)),
+                                                    V - self.V_applied)
+            prev_u = self.u.x.array.copy()
+            prev_V = self.V_applied
+            self._set_bias(target)
+            try:
+                its_total += self.newton()
+                step = min(step * 1.5, dV_max)
+            except SolverError as err:
+                self.u.x.array[:] = prev_u
+                self._set_bias(prev_V)
+                step *= 0.5
+                if step < min_step:
+                    raise SolverError(f"bias continuation failed at V = {target:.6g} V: {err}",
+                                      V=target, where=err.where) from err
+        self.u1.x.array[:] = self.u.x.array
+        self.u2.x.array[:] = self.u.x.array
+        self.D_hist = [self.contact_D()]
+        return its_total
+
+    # ------------------------------------------------------------------ observables
+    def _residual_nodal(self) -> np.ndarray:
+        """Unconstrained residual at the nodes (n_nodes, ncomp), left to right."""
+        import dolfinx.fem as fem
+        import dolfinx.fem.petsc as fpetsc
+
+        if self._res_form is None:
+            self._res_form = self.problem._F
+        b = fpetsc.assemble_vector(self._res_form)
+        b.assemble()
+        arr = b.getArray().copy().reshape(-1, self.ncomp)[self.order]
+        b.destroy()
+        del fem
+        return arr
+
+    def contact_D(self) -> np.ndarray:
+        """Scaled displacement field D (+x) at (left, right) contact, from the Poisson residual
+        (computed with the storage terms of the present time weights)."""
+        r = self._residual_nodal()
+        return np.array([r[0, 0], -r[-1, 0]])
+
+    def contact_currents(self) -> dict[str, np.ndarray]:
+        """Scaled conduction currents (+x) at (left, right) contacts: Jn, Jp, and D."""
+        r = self._residual_nodal()
+        jn = np.array([-r[0, 1], r[-1, 1]])
+        jp = np.array([r[0, 2], -r[-1, 2]])
+        D = np.array([r[0, 0], -r[-1, 0]])
+        return {"jn": jn, "jp": jp, "D": D}
+
+    def light(self) -> float:
+        """Out-coupled radiative photon flux (photons/(s m²))."""
+        import dolfinx.fem as fem
+
+        if not hasattr(self, "_light_form"):
+            self._light_form = fem.form(self.forms["light"])
+        return float(fem.assemble_scalar(self._light_form)) * self.sc.R0 * self.sc.L0
+
+    def trapped_charge(self) -> tuple[float, float]:
+        """(Qt_p, Qt_n): charge of hole traps (>= 0) and of electron traps (<= 0), C/m²."""
+        import dolfinx.fem as fem
+
+        from device_physics.scaling import Q
+
+        if not hasattr(self, "_qt_forms"):
+            self._qt_forms = {k: fem.form(f) for k, f in self.forms["qtrap"].items()}
+        qp = qn = 0.0
+        for k, tr in enumerate(self.traps):
+            val = float(fem.assemble_scalar(self._qt_forms[k])) * self.sc.D0
+            if tr["donor"] > 0:
+                qp += val
+            else:
+                qn += val
+        return qp, qn
+
+    def steady_current(self) -> float:
+        """Terminal current density (A/m², +x) at the left contact in steady state."""
+        cc = self.contact_currents()
+        return float(cc["jn"][0] + cc["jp"][0]) * self.sc.J0
+
+    def profiles(self) -> dict[str, np.ndarray]:
+        """Profiles in SI: psi (V), n, p, nt, pt (m^-3) at nodes and E (V/m) per cell."""
+        arr = self.nodal()
+        n, p = self.densities()
+        vt = self.sc.Vt
+        psi = arr[:, 0] * vt - self.dev.energy_reference()
+        E = -np.diff(psi) / np.diff(self.x)
+        nt = np.zeros(len(self.x))
+        pt = np.zeros(len(self.x))
+        for k, tr in enumerate(self.traps):
+            li = tr["layer"]
+            inl = np.zeros(len(self.x), dtype=bool)
+            cells = np.nonzero(self.layer == li)[0]
+            inl[cells] = True
+            inl[cells + 1] = True
+            Nt = tr["Nt"][li] * self.sc.N0
+            if tr["donor"] > 0:
+                pt += np.where(inl, Nt * (1 - arr[:, 3 + k]), 0.0)
+            else:
+                nt += np.where(inl, Nt * arr[:, 3 + k], 0.0)
+        return {"psi": psi, "n": n * self.sc.N0, "p": p * self.sc.N0, "nt": nt, "pt": pt,
+                "E": E, "phin": arr[:, 1] * vt, "phip": arr[:, 2] * vt}
