@@ -1,0 +1,40 @@
+"""The paper-vs-simulation table: every target row present, unfilled rows say why."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from lemsim.targets import COLUMNS, TARGET_IDS, build_table, write_rows, write_table
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "PAPER_TARGETS.md"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="PAPER_TARGETS.md not beside the checkout")
+def test_targets_cover_every_row_of_paper_targets() -> None:
+    ids = re.findall(r"^\| ([DFUS]\d+) \|", SHARED.read_text(encoding="utf-8"), re.M)
+    assert sorted(ids) == sorted(TARGET_IDS)
+
+
+def test_table_merges_rows_and_explains_missing(tmp_path: Path) -> None:
+    write_rows(tmp_path / "a.json", [{"id": "D3", "simulated": 0.2123456789, "unit": ""}])
+    write_rows(tmp_path / "b.json", [{"id": "S5", "simulated": 30.5, "definition": "x"}])
+    table = build_table([tmp_path / "a.json", tmp_path / "b.json"], scale="smoke")
+    assert [r["id"] for r in table] == list(TARGET_IDS)
+    by_id = {r["id"]: r for r in table}
+    assert by_id["D3"]["simulated"] == "0.212346"
+    assert by_id["S5"]["definition"] == "x"
+    assert by_id["D4"]["simulated"] == "" and by_id["D4"]["definition"].startswith("NOT PRODUCED")
+    out = write_table(tmp_path / "t.csv", table)
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == len(TARGET_IDS)
+    assert all(r["scale"] == "smoke" for r in rows)
+
+
+def test_unknown_row_id_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="row id = 'D99'"):
+        write_rows(tmp_path / "x.json", [{"id": "D99", "simulated": 1}])
