@@ -1,0 +1,71 @@
+"""Super-resolution images: Set5 / Set14 evaluation sets (bundled under ``files/sr``, see the
+README there) and the ``sr_train`` photos that ship inside the scikit-image and scikit-learn
+wheels (read from the wheels, never fetched).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from networks.data.errors import DatasetUnavailableError
+from networks.data.offline import FILES
+from networks.data.user import load_image_folder
+
+SR_EVAL_SETS = {"set5": FILES / "sr" / "Set5", "set14": FILES / "sr" / "Set14"}
+"""Bundled evaluation sets: name -> folder of PNGs."""
+
+SKIMAGE_TRAIN = ("astronaut", "camera", "chelsea", "coffee", "coins", "hubble_deep_field",
+                 "immunohistochemistry", "moon", "retina", "rocket", "brick", "grass", "gravel")
+"""skimage.data photos in ``sr_train`` (all stored in the wheel; grey ones repeated to RGB)."""
+SKLEARN_TRAIN = ("china.jpg", "flower.jpg")
+"""sklearn ``load_sample_images`` photos in ``sr_train``."""
+SR_SETS = (*SR_EVAL_SETS, "sr_train")
+"""Every name :func:`load_sr_images` accepts."""
+
+
+def _rgb(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise ValueError(f"expected uint8 image, got {img.dtype}")
+    if img.ndim == 2:
+        return np.repeat(img[..., None], 3, axis=2)
+    return np.ascontiguousarray(img[..., :3])
+
+
+def sr_image_names(name: str) -> list[str]:
+    """Names of the images of an SR set, in the order :func:`load_sr_images` returns them."""
+    if name in SR_EVAL_SETS:
+        return sorted(p.stem for p in SR_EVAL_SETS[name].glob("*.png"))
+    if name == "sr_train":
+        return [*SKIMAGE_TRAIN, *(f.rsplit(".", 1)[0] for f in SKLEARN_TRAIN)]
+    raise ValueError(f"name = {name!r}: unknown SR set (allowed: {', '.join(SR_SETS)})")
+
+
+def load_sr_images(name: str) -> list[np.ndarray]:
+    """The images of an SR set as H×W×3 ``uint8`` arrays (names: :func:`sr_image_names`).
+
+    Args:
+        name: ``set5``, ``set14`` or ``sr_train``; or a folder path (DIV2K-style HR folder).
+    """
+    if name in SR_EVAL_SETS:
+        folder = SR_EVAL_SETS[name]
+        if not folder.is_dir():
+            raise DatasetUnavailableError(
+                f"SR set {name!r}: {folder} is missing (it ships with the project: restore it "
+                "with `git checkout -- networks/data/files/sr`)")
+        return load_image_folder(folder)
+    if name == "sr_train":
+        import skimage.data
+        from sklearn.datasets import load_sample_images
+
+        images = [_rgb(getattr(skimage.data, n)()) for n in SKIMAGE_TRAIN]
+        bunch = load_sample_images()
+        by_name = {Path(f).name: img for f, img in zip(bunch.filenames, bunch.images, strict=True)}
+        images += [_rgb(by_name[n]) for n in SKLEARN_TRAIN]
+        return images
+    if Path(name).is_dir():
+        return load_image_folder(name)
+    raise ValueError(f"name = {name!r}: unknown SR set (allowed: {', '.join(SR_SETS)} "
+                     "or a folder of images)")
