@@ -1,0 +1,484 @@
+"""Sparse modified nodal analysis: compile a netlist, solve DC points and transients.
+
+Unknowns are the non-ground node voltages followed by one branch current per voltage source
+(and per TIA). The linear part is one sparse matrix ``G`` and a source map ``S`` (right-hand
+side ``b = S @ s`` for a vector ``s`` of source values, so many input vectors share one
+factorisation: :meth:`Circuit.solve_linear_batch`). Junction elements (diodes, photodiode
+junctions, N-LEM cells) enter through an incidence matrix ``A``: residual
+``F(x) = G x + A i(Aᵀx) − b`` and Jacobian ``G + A diag(g) Aᵀ``. Newton steps are damped by
+capping the junction-voltage change; when plain Newton fails, GMIN stepping (a conductance
+from every node to ground, lowered by decades to zero) continues from the easy problem.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from circuits.netlist import (
+    GROUND,
+    NLEM,
+    TIA,
+    Capacitor,
+    Diode,
+    DiodeModel,
+    Element,
+    ISource,
+    Netlist,
+    Photodiode,
+    Resistor,
+    VSource,
+    canon,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ConvergenceError(RuntimeError):
+    """Newton (with GMIN stepping) or an iterative solver did not converge."""
+
+
+def diode_iv(
+    vd: np.ndarray, is_: np.ndarray, vte: np.ndarray, gmin: np.ndarray, spice_reverse: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Junction current and conductance, vectorised (ngspice ``dioload.c`` DC form).
+
+    Args:
+        vd: Junction voltages, in V.
+        is_: Saturation currents, in A.
+        vte: N·kT/q, in V.
+        gmin: Parallel conductance, in S.
+        spice_reverse: Where true, Vd < −3·vte uses I = −IS·(1 + (3·vte/(e·Vd))³).
+
+    Returns:
+        (current in A, dI/dV in S).
+    """
+    arg = np.minimum(vd / vte, 600.0)
+    ev = np.exp(arg)
+    i = is_ * (ev - 1.0)
+    g = is_ * ev / vte
+    rev = spice_reverse & (vd < -3.0 * vte)
+    if np.any(rev):
+        vr = vd[rev]
+        a3 = (3.0 * vte[rev] / (vr * np.e)) ** 3
+        i[rev] = -is_[rev] * (1.0 + a3)
+        g[rev] = is_[rev] * 3.0 * a3 / vr
+    return i + gmin * vd, g + gmin
+
+
+@dataclass
+class JunctionGroup:
+    """Two-terminal nonlinear elements of one kind, evaluated together."""
+
+    names: list[str]
+    kind: str
+    params: dict[str, np.ndarray]
+    model: Any = None
+
+    def evaluate(self, vd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Current (A, anode → cathode) and dI/dV (S) at junction voltages ``vd``."""
+        p = self.params
+        if self.kind == "diode":
+            return diode_iv(vd, p["is"], p["vte"], p["gmin"], p["rev"])
+        w = p["w"]
+        i = np.asarray(self.model.current(vd, w), dtype=float)
+        if hasattr(self.model, "conductance_dv"):
+            g = np.asarray(self.model.conductance_dv(vd, w), dtype=float)
+        else:
+            h = 1e-6
+            g = (np.asarray(self.model.current(vd + h, w)) -
+                 np.asarray(self.model.current(vd - h, w))) / (2 * h)
+        return i, np.maximum(g, 1e-15)
+
+
+@dataclass
+class OpResult:
+    """A solved operating point."""
+
+    circuit: Circuit
+    x: np.ndarray
+    iterations: int
+    gmin_steps: int = 0
+
+    def v(self, node: str) -> float:
+        """Voltage of ``node``, in V (ground is 0)."""
+        c = canon(node)
+        return 0.0 if c == GROUND else float(self.x[self.circuit.node_index[c]])
+
+    @property
+    def voltages(self) -> dict[str, float]:
+        """Every node voltage (internal nodes included), in V."""
+        return {n: float(self.x[i]) for n, i in self.circuit.node_index.items()}
+
+    @property
+    def branch_currents(self) -> dict[str, float]:
+        """Branch current of each voltage source / TIA (SPICE sign: entering the + node), A."""
+        return {n: float(self.x[i]) for n, i in self.circuit.branch_index.items()}
+
+    def tia_current(self, name: str) -> float:
+        """Current flowing from a TIA's node into the amplifier, in A."""
+        return self.branch_currents[name.lower()]
+
+    def junction_voltages(self) -> np.ndarray:
+        """Voltages across every junction (order of :attr:`Circuit.junction_names`), V."""
+        return self.circuit.A.T @ self.x
+
+    def element_currents(self) -> dict[str, float]:
+        """Current through each netlist element from its first node to its second, in A."""
+        return self.circuit.element_currents(self.x)
+
+
+@dataclass
+class Circuit:
+    """A compiled netlist (see the module docstring for the equations)."""
+
+    netlist: Netlist
+    node_index: dict[str, int]
+    branch_index: dict[str, int]
+    G: sp.csr_matrix
+    C: sp.csr_matrix
+    S: sp.csr_matrix
+    source_names: list[str]
+    source_values: np.ndarray
+    A: sp.csr_matrix
+    groups: list[JunctionGroup]
+    junction_names: list[str]
+    n_nodes: int
+    _lu: Any = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Number of unknowns."""
+        return self.G.shape[0]
+
+    def rhs(self, values: Mapping[str, float] | None = None) -> np.ndarray:
+        """Right-hand side for the default source values updated by ``values``."""
+        s = self.source_values.copy()
+        for k, val in (values or {}).items():
+            s[self.source_names.index(k.lower())] = val
+        return self.S @ s
+
+    def source_matrix(self, values: Mapping[str, np.ndarray], batch: int) -> np.ndarray:
+        """Source-value matrix (n_sources × batch): defaults, overridden by ``values``."""
+        s = np.repeat(self.source_values[:, None], batch, axis=1)
+        for k, val in values.items():
+            s[self.source_names.index(k.lower())] = val
+        return s
+
+    def junction_eval(self, vd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Currents and conductances of every junction at voltages ``vd``."""
+        i = np.empty_like(vd)
+        g = np.empty_like(vd)
+        o = 0
+        for grp in self.groups:
+            n = len(grp.names)
+            i[o:o + n], g[o:o + n] = grp.evaluate(vd[o:o + n])
+            o += n
+        return i, g
+
+    # ------------------------------------------------------------------ linear solves
+    def solve_linear_batch(self, s: np.ndarray) -> np.ndarray:
+        """Solve a circuit without junctions for many source vectors, factoring once.
+
+        Args:
+            s: Source values, shape (n_sources, batch).
+
+        Returns:
+            Unknowns, shape (size, batch).
+        """
+        if self.groups:
+            raise ValueError("solve_linear_batch: circuit has nonlinear elements; use solve_op")
+        if self._lu is None:
+            self._lu = spla.splu(self.G.tocsc())
+        b = self.S @ s
+        return self._lu.solve(np.asarray(b, dtype=float))
+
+    # ------------------------------------------------------------------ Newton
+    def _newton(self, b: np.ndarray, x: np.ndarray, gmin: float, cdt: sp.csr_matrix | None,
+                xprev: np.ndarray | None, max_iter: int, vstep: float, reltol: float,
+                vntol: float) -> tuple[np.ndarray, int, bool]:
+        n = self.size
+        diag = np.zeros(n)
+        diag[: self.n_nodes] = gmin
+        base = self.G + sp.diags(diag) if gmin > 0 else self.G
+        if cdt is not None:
+            base = base + cdt
+        AT = self.A.T.tocsr()
+        for it in range(1, max_iter + 1):
+            vd = AT @ x
+            i, g = self.junction_eval(vd)
+            F = base @ x + self.A @ i - b
+            if cdt is not None:
+                F -= cdt @ xprev
+            J = (base + self.A @ sp.diags(g) @ AT).tocsc()
+            try:
+                dx = spla.spsolve(J, -F)
+            except RuntimeError:
+                return x, it, False
+            if not np.all(np.isfinite(dx)):
+                return x, it, False
+            dvd = np.max(np.abs(AT @ dx)) if vd.size else 0.0
+            scale = min(1.0, vstep / dvd) if dvd > 0 else 1.0
+            x = x + scale * dx
+            if scale == 1.0 and np.max(np.abs(dx)) <= reltol * max(np.max(np.abs(x)), 1e-30) + (
+                vntol
+            ):
+                return x, it, True
+        return x, max_iter, False
+
+    def solve_op(
+        self,
+        values: Mapping[str, float] | None = None,
+        x0: np.ndarray | None = None,
+        max_iter: int = 200,
+        vstep: float = 0.5,
+        reltol: float = 1e-13,
+        vntol: float = 1e-15,
+        gmin_start: float = 1e-2,
+    ) -> OpResult:
+        """DC operating point: damped Newton, then GMIN stepping if that fails.
+
+        Args:
+            values: Source values overriding the netlist's (by source name).
+            x0: Initial guess (zeros by default).
+            max_iter: Newton iterations per attempt.
+            vstep: Largest junction-voltage change per Newton step, in V.
+            reltol: Relative convergence tolerance on the update.
+            vntol: Absolute convergence tolerance on the update, in V (or A).
+            gmin_start: First GMIN of the stepping sequence, in S.
+
+        Raises:
+            ConvergenceError: when GMIN stepping fails too.
+        """
+        b = self.rhs(values)
+        x = np.zeros(self.size) if x0 is None else np.asarray(x0, float).copy()
+        if not self.groups:
+            if self._lu is None:
+                self._lu = spla.splu(self.G.tocsc())
+            return OpResult(self, self._lu.solve(b), 1)
+        xs, its, ok = self._newton(b, x, 0.0, None, None, max_iter, vstep, reltol, vntol)
+        if ok:
+            return OpResult(self, xs, its)
+        log.info("Newton failed after %d iterations; GMIN stepping", its)
+        total, steps = its, 0
+        gm = gmin_start
+        while gm >= 1e-13:
+            x, k, ok = self._newton(b, x, gm, None, None, max_iter, vstep, 1e-9, 1e-12)
+            total += k
+            steps += 1
+            if not ok:
+                raise ConvergenceError(f"GMIN stepping failed at gmin = {gm:g} S")
+            gm /= 10.0
+        xs, k, ok = self._newton(b, x, 0.0, None, None, max_iter, vstep, reltol, vntol)
+        if not ok:
+            raise ConvergenceError("Newton failed after GMIN stepping")
+        return OpResult(self, xs, total + k, steps)
+
+    def transient(
+        self,
+        t_stop: float,
+        dt: float,
+        sources: Callable[[float], Mapping[str, float]] | None = None,
+        uic: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Backward-Euler transient from zero state (``uic``) or from the DC point.
+
+        Args:
+            t_stop: End time, in s.
+            dt: Fixed step, in s.
+            sources: Source values as a function of time (defaults: the netlist values).
+            uic: Start from all-zero unknowns instead of the operating point.
+
+        Returns:
+            (times, unknowns of shape (steps + 1, size)).
+        """
+        if not (t_stop > 0 and dt > 0):
+            raise ValueError(f"t_stop = {t_stop!r}, dt = {dt!r}: both must be > 0")
+        nsteps = int(np.ceil(t_stop / dt - 1e-9))
+        x = np.zeros(self.size) if uic else self.solve_op(sources(0.0) if sources else None).x
+        cdt = (self.C / dt).tocsr()
+        out = [x]
+        times = [0.0]
+        for k in range(1, nsteps + 1):
+            t = k * dt
+            b = self.rhs(sources(t) if sources else None)
+            x, _, ok = self._newton(b, x, 0.0, cdt, x, 100, 0.5, 1e-12, 1e-15)
+            if not ok:
+                raise ConvergenceError(f"transient Newton failed at t = {t:g} s")
+            out.append(x)
+            times.append(t)
+        return np.array(times), np.array(out)
+
+    # ------------------------------------------------------------------ post-processing
+    def element_currents(self, x: np.ndarray) -> dict[str, float]:
+        """Current through each element from its first node to its second, in A."""
+
+        def v(node: str) -> float:
+            c = canon(node)
+            return 0.0 if c == GROUND else float(x[self.node_index[c]])
+
+        out: dict[str, float] = {}
+        vd = self.A.T @ x
+        ij, _ = self.junction_eval(vd) if vd.size else (np.zeros(0), None)
+        jmap = dict(zip(self.junction_names, ij, strict=True))
+        for el in self.netlist.elements:
+            key = el.name.lower()
+            if isinstance(el, Resistor):
+                out[el.name] = (v(el.n1) - v(el.n2)) / el.r
+            elif isinstance(el, Capacitor):
+                out[el.name] = 0.0
+            elif isinstance(el, VSource | TIA):
+                out[el.name] = float(x[self.branch_index[key]])
+            elif isinstance(el, ISource):
+                out[el.name] = el.i
+            elif isinstance(el, Diode | NLEM):
+                out[el.name] = float(jmap[key])
+            elif isinstance(el, Photodiode):
+                if el.rs > 0:
+                    out[el.name] = (v(el.a) - v(key + "#int")) / el.rs
+                else:
+                    va, vk = v(el.a), v(el.k)
+                    out[el.name] = float(jmap[key]) - el.photocurrent + (
+                        (va - vk) / el.rsh if el.rsh > 0 else 0.0)
+        return out
+
+
+def _expand(el: Element) -> list[Element]:
+    """Primitive elements of a composite one (internal node ``<name>#int``)."""
+    if isinstance(el, Diode) and el.model is not None and el.model.rs > 0:
+        mid = el.name.lower() + "#int"
+        return [Resistor(el.name + "#rs", el.a, mid, el.model.rs),
+                Diode(el.name, mid, el.k, el.model)]
+    if isinstance(el, Photodiode):
+        mid = el.name.lower() + "#int" if el.rs > 0 else el.a
+        out: list[Element] = []
+        if el.rs > 0:
+            out.append(Resistor(el.name + "#rs", el.a, mid, el.rs))
+        out.append(Diode(el.name, mid, el.k, el.diode_model()))
+        if el.rsh > 0:
+            out.append(Resistor(el.name + "#rsh", mid, el.k, el.rsh))
+        out.append(ISource(el.name + "#iph", el.k, mid, el.photocurrent))
+        return out
+    return [el]
+
+
+def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
+    """Compile a :class:`Netlist` into a :class:`Circuit` (sparse MNA)."""
+    if validate:
+        netlist.validate()
+    prims = [p for el in netlist.elements for p in _expand(el)]
+    node_index: dict[str, int] = {}
+    for p in prims:
+        for nd in p.nodes:
+            c = canon(nd)
+            if c != GROUND and c not in node_index:
+                node_index[c] = len(node_index)
+    nn = len(node_index)
+    branch_index: dict[str, int] = {}
+    for p in prims:
+        if isinstance(p, VSource | TIA):
+            branch_index[p.name.lower()] = nn + len(branch_index)
+    n = nn + len(branch_index)
+
+    def idx(node: str) -> int:
+        c = canon(node)
+        return -1 if c == GROUND else node_index[c]
+
+    gr, gc, gv = [], [], []
+    cr, cc, cv = [], [], []
+    sr, sc, sv = [], [], []
+    src_names: list[str] = []
+    src_vals: list[float] = []
+
+    def stamp2(rows, cols, vals, a, b, val):  # noqa: ANN001, ANN202
+        for (i, j, s) in ((a, a, 1), (b, b, 1), (a, b, -1), (b, a, -1)):
+            if i >= 0 and j >= 0:
+                rows.append(i)
+                cols.append(j)
+                vals.append(s * val)
+
+    diodes: list[tuple[str, int, int, DiodeModel]] = []
+    nlems: dict[int, list[tuple[str, int, int, float, Any]]] = {}
+    for p in prims:
+        if isinstance(p, Resistor):
+            stamp2(gr, gc, gv, idx(p.n1), idx(p.n2), 1.0 / p.r)
+        elif isinstance(p, Capacitor):
+            stamp2(cr, cc, cv, idx(p.n1), idx(p.n2), p.c)
+        elif isinstance(p, VSource | TIA):
+            a, b_ = (idx(p.np), idx(p.nn)) if isinstance(p, VSource) else (idx(p.node), -1)
+            k = branch_index[p.name.lower()]
+            for nd, s in ((a, 1.0), (b_, -1.0)):
+                if nd >= 0:
+                    gr += [nd, k]
+                    gc += [k, nd]
+                    gv += [s, s]
+            src_names.append(p.name.lower())
+            src_vals.append(p.v if isinstance(p, VSource) else p.v_ref)
+            sr.append(k)
+            sc.append(len(src_names) - 1)
+            sv.append(1.0)
+        elif isinstance(p, ISource):
+            src_names.append(p.name.lower())
+            src_vals.append(p.i)
+            for nd, s in ((idx(p.np), -1.0), (idx(p.nn), 1.0)):
+                if nd >= 0:
+                    sr.append(nd)
+                    sc.append(len(src_names) - 1)
+                    sv.append(s)
+        elif isinstance(p, Diode):
+            diodes.append((p.name.lower(), idx(p.a), idx(p.k), p.model))
+        elif isinstance(p, NLEM):
+            nlems.setdefault(id(p.model), []).append(
+                (p.name.lower(), idx(p.a), idx(p.k), p.w, p.model))
+        else:  # pragma: no cover - every primitive is handled above
+            raise TypeError(f"cannot compile element {p!r}")
+
+    groups: list[JunctionGroup] = []
+    if diodes:
+        groups.append(JunctionGroup(
+            [d[0] for d in diodes], "diode",
+            {"is": np.array([d[3].is_ for d in diodes]),
+             "vte": np.array([d[3].vte for d in diodes]),
+             "gmin": np.array([d[3].gmin for d in diodes]),
+             "rev": np.array([d[3].spice_reverse for d in diodes], dtype=bool)}))
+    for lst in nlems.values():
+        groups.append(JunctionGroup([d[0] for d in lst], "nlem",
+                                    {"w": np.array([d[3] for d in lst], dtype=float)},
+                                    model=lst[0][4]))
+    jlist = diodes + [d[:3] for lst in nlems.values() for d in lst]
+    ar, ac, av = [], [], []
+    for j, d in enumerate(jlist):
+        if d[1] >= 0:
+            ar.append(d[1])
+            ac.append(j)
+            av.append(1.0)
+        if d[2] >= 0:
+            ar.append(d[2])
+            ac.append(j)
+            av.append(-1.0)
+    ns = len(src_names)
+    return Circuit(
+        netlist=netlist,
+        node_index=node_index,
+        branch_index=branch_index,
+        G=sp.csr_matrix((gv, (gr, gc)), shape=(n, n)),
+        C=sp.csr_matrix((cv, (cr, cc)), shape=(n, n)),
+        S=sp.csr_matrix((sv, (sr, sc)), shape=(n, ns)),
+        source_names=src_names,
+        source_values=np.array(src_vals, dtype=float),
+        A=sp.csr_matrix((av, (ar, ac)), shape=(n, len(jlist))),
+        groups=groups,
+        junction_names=[d[0] for d in jlist],
+        n_nodes=nn,
+    )
+
+
+def solve_op(netlist: Netlist, **kw: Any) -> OpResult:
+    """Compile ``netlist`` and solve its DC operating point (see :meth:`Circuit.solve_op`)."""
+    return compile_netlist(netlist).solve_op(**kw)
