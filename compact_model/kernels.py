@@ -23,6 +23,7 @@ from compact_model.params import (
     P_F_FAST,
     P_G_LEAK,
     P_G_MAX,
+    P_GAMMA_L,
     P_I_REF,
     P_K_FAST,
     P_K_SLOW,
@@ -59,7 +60,7 @@ def _light1(v, w, pk, gs):
     we = pk[P_W_ETA]
     eta = 1.0 + (pk[P_ETA_MAX] - 1.0) * (-math.expm1(-w / we)) / (-math.expm1(-1.0 / we))
     u = max(v - pk[P_V_ON_L], 0.0) / (pk[P_V_REF] - pk[P_V_ON_L])
-    return gs * pk[P_PHI_REF] * g * eta * u ** pk[P_ALPHA_L]
+    return gs * pk[P_PHI_REF] * g ** pk[P_GAMMA_L] * eta * u ** pk[P_ALPHA_L]
 
 
 @nb.njit(inline="always", **_JIT)

@@ -21,7 +21,7 @@ import numpy as np
 
 from compact_model import kernels
 from compact_model.params import HC, MW_CM2, UNITS, NLEMParams, pack
-from compact_model.state import State, check_finite, check_range
+from compact_model.state import State, check_range
 from compact_model.variability import (
     DeviceSpread,
     Variability,
@@ -235,7 +235,7 @@ class NLEM:
         """Per-device multipliers from this model's ``variability`` (seeded)."""
         return sample_devices(shape, self.variability, rng)
 
-    def program(self, target_w, rng, write_verify: bool = True, tol: float = 0.01,
+    def program(self, target_w, rng, write_verify: bool = True, tol: float = 0.005,
                 max_pulses: int = 200, amplitude: float = 5.0, width: float = 30e-3,
                 interval: float = 30e-3, v_read: float = 4.0, uv_step_s: float = 0.05,
                 uv_mw_cm2: float = 70.0, spread: DeviceSpread | None = None

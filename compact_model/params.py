@@ -54,6 +54,10 @@ class NLEMParams:
     alpha_l: float = 3.5
     """Power-law exponent of light above ``v_on_light`` [1]; larger than ``alpha_i`` because
     the radiative efficiency grows with the injected density (light superlinear in current)."""
+    gamma_l: float = 1.3
+    """Exponent of the conductance factor in the light [1] (L ∝ g(w)**gamma_l): the
+    radiative rate B n p in the QDs grows faster than the current because the hole density in
+    the QD layer (the minority carrier there) rises with the trap-lowered barrier."""
     eta_max: float = 1.5
     """Radiative-efficiency multiplier at full occupancy [1]: trapped holes improve the
     electron/hole balance in the QD layer, so light gains more than current."""
@@ -100,7 +104,7 @@ class NLEMParams:
             "v_bi": self.v_bi >= 0, "alpha_i": self.alpha_i >= 1, "g_leak": self.g_leak >= 0,
             "g_max": self.g_max >= 1, "phi_ref": self.phi_ref > 0,
             "v_on_light": self.v_on_light >= self.v_bi, "alpha_l": self.alpha_l >= 1,
-            "eta_max": self.eta_max >= 1, "w_eta": self.w_eta > 0,
+            "eta_max": self.eta_max >= 1, "gamma_l": self.gamma_l >= 1, "w_eta": self.w_eta > 0,
             "wavelength": self.wavelength > 0, "f_fast": 0 <= self.f_fast <= 1,
             "k_fast": self.k_fast >= 0, "k_slow": self.k_slow >= 0, "v_cap": self.v_cap > 0,
             "tau_fast": self.tau_fast > 0, "tau_slow": self.tau_slow > 0,
@@ -125,7 +129,8 @@ class NLEMParams:
 #: Units of every field (for ``nlem.json``).
 UNITS: dict[str, str] = {
     "i_ref": "A", "v_ref": "V", "v_bi": "V", "alpha_i": "1", "g_leak": "S", "g_max": "1",
-    "phi_ref": "photons/s", "v_on_light": "V", "alpha_l": "1", "eta_max": "1", "w_eta": "1",
+    "phi_ref": "photons/s", "v_on_light": "V", "alpha_l": "1", "gamma_l": "1", "eta_max": "1",
+    "w_eta": "1",
     "wavelength": "m", "f_fast": "1", "k_fast": "1/s", "k_slow": "1/s", "v_cap": "V",
     "tau_fast": "s", "tau_slow": "s", "uv_rate": "1/s", "uv_i_sat": "W/m^2", "uv_k": "1",
     "v_min": "V", "v_max": "V", "area": "m^2",
@@ -134,8 +139,8 @@ UNITS: dict[str, str] = {
 # Indices into the packed parameter vector used by the kernels.
 (P_I_REF, P_V_REF, P_V_BI, P_ALPHA_I, P_G_LEAK, P_G_MAX, P_PHI_REF, P_V_ON_L, P_ALPHA_L,
  P_ETA_MAX, P_W_ETA, P_F_FAST, P_K_FAST, P_K_SLOW, P_V_CAP, P_TAU_FAST, P_TAU_SLOW,
- P_UV_RATE, P_UV_I_SAT, P_UV_K) = range(20)
-N_PACKED = 20
+ P_UV_RATE, P_UV_I_SAT, P_UV_K, P_GAMMA_L) = range(21)
+N_PACKED = 21
 
 
 def pack(p: NLEMParams) -> np.ndarray:
@@ -143,5 +148,5 @@ def pack(p: NLEMParams) -> np.ndarray:
     return np.array([
         p.i_ref, p.v_ref, p.v_bi, p.alpha_i, p.g_leak, p.g_max, p.phi_ref, p.v_on_light,
         p.alpha_l, p.eta_max, p.w_eta, p.f_fast, p.k_fast, p.k_slow, p.v_cap, p.tau_fast,
-        p.tau_slow, p.uv_rate, p.uv_i_sat, p.uv_k,
+        p.tau_slow, p.uv_rate, p.uv_i_sat, p.uv_k, p.gamma_l,
     ], dtype=np.float64)

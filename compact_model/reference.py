@@ -9,8 +9,9 @@ Equations (``p`` = :class:`~compact_model.params.NLEMParams`):
 * Current ``I = gs * i_ref * g(w) * (max(V - v_bi, 0)/(v_ref - v_bi))**alpha_i + g_leak * V``
   [A]: rectifying injection current plus ohmic leakage.
 * Radiative-efficiency factor ``eta(w) = 1 + (eta_max-1)(1-exp(-w/w_eta))/(1-exp(-1/w_eta))``.
-* Light ``L = gs * phi_ref * g(w) * eta(w) * (max(V - v_on_light, 0)/(v_ref - v_on_light))**
-  alpha_l`` [photons/s]: zero below the EL turn-on, superlinear in current.
+* Light ``L = gs * phi_ref * g(w)**gamma_l * eta(w) * u_L**alpha_l`` with
+  ``u_L = max(V - v_on_light, 0)/(v_ref - v_on_light)`` [photons/s]: zero below the EL
+  turn-on, superlinear in current.
 * Capture during a step at constant V (exact solution of ``dx/dt = k(V)(C - x) - x/tau``,
   soft bound ``C``): ``x(t) = x_inf + (x0 - x_inf) exp(-(k + 1/tau) t)``, with
   ``k(V) = ks * k_ref * exp((V - v_ref)/v_cap)`` for V > v_bi, else 0 (pure thermal emission).
@@ -34,6 +35,7 @@ from compact_model.params import (
     P_F_FAST,
     P_G_LEAK,
     P_G_MAX,
+    P_GAMMA_L,
     P_I_REF,
     P_K_FAST,
     P_K_SLOW,
@@ -78,7 +80,7 @@ def light(v: np.ndarray, w: np.ndarray, pk: np.ndarray, gs: np.ndarray | float =
     w = np.asarray(w, dtype=np.float64)
     g = 1.0 + (pk[P_G_MAX] - 1.0) * w
     u = np.maximum(v - pk[P_V_ON_L], 0.0) / (pk[P_V_REF] - pk[P_V_ON_L])
-    return gs * pk[P_PHI_REF] * g * eta(w, pk) * u ** pk[P_ALPHA_L]
+    return gs * pk[P_PHI_REF] * g ** pk[P_GAMMA_L] * eta(w, pk) * u ** pk[P_ALPHA_L]
 
 
 def _relax(x0, k, tau, cap, dt):

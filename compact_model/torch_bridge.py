@@ -61,7 +61,7 @@ def light_curve(m: NLEM, w: float = 0.0, normalise: bool = True,
 
     def f(v: torch.Tensor) -> torch.Tensor:
         u = torch.clamp(v - p.v_on_light, min=0.0) / (p.v_ref - p.v_on_light)
-        return scale * p.phi_ref * g * eta * u ** p.alpha_l
+        return scale * p.phi_ref * g ** p.gamma_l * eta * u ** p.alpha_l
 
     return f
 

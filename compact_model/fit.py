@@ -1,0 +1,293 @@
+"""Fitting the compact model: ``paper`` preset to PAPER_TARGETS, ``physics`` to device traces.
+
+* :func:`fit_paper` fits the state-model parameters to the paper's D3-D12 numbers with
+  ``scipy.optimize.least_squares`` (relative residuals), using a fast scalar simulation of the
+  protocols of :mod:`compact_model.protocols` (the metrics are then recomputed on full traces).
+* :func:`fit_physics` fits all protocols of the physics runs at once: it replays each trace's
+  (t, V, uv) waveform through the model and matches log I and log L sample by sample
+  (per-protocol RMS residuals), then writes ``nlem.json`` with parameters, units, residuals
+  and the D3-D12 metrics from the compact model next to those of the physics traces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq, least_squares
+
+from compact_model import metrics
+from compact_model.kernels import _step1
+from compact_model.model import MODEL_NAME, MODEL_VERSION, NLEM, UV_SUBSTEP
+from compact_model.params import UNITS, NLEMParams, pack
+from compact_model.protocols import PAPER, UV_PAPER, paper_metrics
+from compact_model.variability import Variability
+
+log = logging.getLogger(__name__)
+
+#: Parameters fitted to the paper numbers (log-space), with bounds.
+PAPER_FREE: dict[str, tuple[float, float]] = {
+    "g_max": (1.5, 50.0), "gamma_l": (1.0, 3.0), "eta_max": (1.0001, 5.0),
+    "w_eta": (0.02, 5.0),
+    "f_fast": (0.01, 0.9), "k_fast": (0.1, 1e3), "k_slow": (1e-3, 1e2),
+    "tau_fast": (1e-3, 10.0), "tau_slow": (5.0, 1e4), "uv_rate": (1e-3, 1e2),
+    "uv_k": (1e-4, 1.0),
+}
+#: Paper rows used by :func:`fit_paper` and their weights in the residual vector.
+PAPER_WEIGHTS: dict[str, float] = {
+    "D3_nl_current": 1.0, "D4_nl_light": 1.0, "D6_gain_current_10": 1.0,
+    "D6_gain_current_50": 1.0, "D7_gain_light_10": 1.0, "D7_gain_light_50": 1.0,
+    "D10_decay_s": 1.0, "D11_uv_reset_s": 1.0,
+}
+
+
+def _train_states(pk, n, amp=5.0, width=0.03, interval=0.03, ws=0.0, wf=0.0):
+    out = []
+    for k in range(n):
+        if k > 0:
+            ws, wf = _step1(ws, wf, 0.0, 0.0, interval, pk, 1.0, 0.0, 0.0)
+        ws, wf = _step1(ws, wf, amp, 0.0, width, pk, 1.0, 0.0, 0.0)
+        out.append((ws, wf))
+    return out
+
+
+def fast_paper_metrics(p: NLEMParams) -> dict[str, float]:
+    """D3-D11 from scalar simulations (same protocols as :func:`paper_metrics`; fit use)."""
+    pk = pack(p)
+    st = _train_states(pk, 50)
+    w = np.array([a + b for a, b in st])
+    g = 1.0 + (p.g_max - 1.0) * w
+    eta = 1.0 + (p.eta_max - 1.0) * (-np.expm1(-w / p.w_eta)) / (-np.expm1(-1.0 / p.w_eta))
+    a = p.i_ref * g + p.g_leak * p.v_ref
+    b = g ** p.gamma_l * eta
+    ws, wf = st[-1]
+    w0 = ws + wf
+
+    def left(t):
+        return (ws * math.exp(-t / p.tau_slow) + wf * math.exp(-t / p.tau_fast)
+                - (1 - metrics.DECAY_LOST) * w0)
+
+    hi = 1.0
+    while left(hi) > 0 and hi < 1e7:
+        hi *= 2
+    decay = brentq(left, 0.0, hi, xtol=1e-9) if left(hi) <= 0 else float("inf")
+    target = (1 - metrics.UV_ERASED) * w0
+    t, s, f, reset = 0.0, ws, wf, float("inf")
+    for _ in range(int(60.0 / UV_SUBSTEP)):
+        s2, f2 = _step1(s, f, 0.0, UV_PAPER, UV_SUBSTEP, pk, 1.0, 0.0, 0.0)
+        if s2 + f2 <= target:
+            x0, x1 = s + f, s2 + f2
+            reset = t + UV_SUBSTEP * (x0 - target) / (x0 - x1)
+            break
+        s, f, t = s2, f2, t + UV_SUBSTEP
+    return {
+        "D3_nl_current": metrics.nonlinearity(a[:10]), "D4_nl_light": metrics.nonlinearity(b[:10]),
+        "D5_pearson": metrics.pearson(a[:10], b[:10]),
+        "D6_gain_current_10": a[9] / a[0], "D6_gain_current_50": a[49] / a[0],
+        "D7_gain_light_10": b[9] / b[0], "D7_gain_light_50": b[49] / b[0],
+        "D10_decay_s": decay, "D11_uv_reset_s": reset,
+    }
+
+
+def _residuals(x, base: NLEMParams, names: Sequence[str]) -> np.ndarray:
+    p = base.replace(**{k: float(np.exp(v)) for k, v in zip(names, x, strict=True)})
+    m = fast_paper_metrics(p)
+    res = []
+    for key, wgt in PAPER_WEIGHTS.items():
+        val = m[key]
+        res.append(wgt * (val / PAPER[key] - 1.0) if np.isfinite(val) else 10.0)
+    return np.array(res)
+
+
+def fit_paper(base: NLEMParams | None = None, seeds: int = 4, rng_seed: int = 0
+              ) -> tuple[NLEMParams, dict[str, Any]]:
+    """Least-squares fit of :data:`PAPER_FREE` to the paper rows (multi-start, seeded).
+
+    Returns:
+        Fitted parameters and a report (metrics, relative residuals, cost).
+    """
+    base = base or NLEMParams()
+    names = list(PAPER_FREE)
+    lo = np.log([PAPER_FREE[k][0] for k in names])
+    hi = np.log([PAPER_FREE[k][1] for k in names])
+    x0 = np.clip(np.log([getattr(base, k) for k in names]), lo + 1e-9, hi - 1e-9)
+    rng = np.random.default_rng(rng_seed)
+    best = None
+    for s in range(seeds):
+        start = x0 if s == 0 else np.clip(x0 + rng.normal(0, 0.5, len(x0)), lo + 1e-9, hi - 1e-9)
+        r = least_squares(_residuals, start, bounds=(lo, hi), args=(base, names),
+                          x_scale=1.0, diff_step=1e-4, max_nfev=400)
+        log.info("fit_paper start %d: cost %.3g", s, r.cost)
+        if best is None or r.cost < best.cost:
+            best = r
+    p = base.replace(**{k: float(np.exp(v)) for k, v in zip(names, best.x, strict=True)})
+    report = {"cost": float(best.cost), "metrics": fast_paper_metrics(p),
+              "relative_residuals": dict(zip(PAPER_WEIGHTS, best.fun.tolist(), strict=True))}
+    return p, report
+
+
+# ---------------------------------------------------------------------------- physics traces
+@dataclass
+class DeviceTrace:
+    """One physics protocol trace in device units.
+
+    Attributes:
+        name: Protocol name.
+        t: Time [s]; V: voltage [V]; uv: UV intensity [W/m²];
+        I: current [A] (J times area); L: photon flux [photons/s] (L times area).
+    """
+
+    name: str
+    t: np.ndarray
+    V: np.ndarray
+    uv: np.ndarray
+    I: np.ndarray  # noqa: E741
+    L: np.ndarray
+
+
+def read_traces(paths: Sequence[str | Path], area: float) -> list[DeviceTrace]:
+    """Read ``/trace/{t,V,uv,J,L}`` of physics HDF5 files (ARCHITECTURE data contract).
+
+    Args:
+        paths: ``results/device/<study>/<protocol>.h5`` files.
+        area: Device area [m²] converting A/m² and photons/(s m²).
+    """
+    import h5py
+
+    out = []
+    for path in paths:
+        with h5py.File(path, "r") as fh:
+            if "trace" not in fh:
+                raise ValueError(f"{path}: no /trace group (data contract: /trace/t, V, uv, J, L)")
+            tr = fh["trace"]
+            missing = [k for k in ("t", "V", "uv", "J", "L") if k not in tr]
+            if missing:
+                raise ValueError(f"{path}: /trace lacks {missing}")
+            out.append(DeviceTrace(Path(path).stem, tr["t"][()], tr["V"][()], tr["uv"][()],
+                                   tr["J"][()] * area, tr["L"][()] * area))
+    return out
+
+
+def replay(p: NLEMParams, t, v, uv) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replay a sampled waveform: the input on ``(t[k-1], t[k]]`` is held at ``V[k]``, ``uv[k]``.
+
+    Returns:
+        Total occupancy, current [A] and photon flux [photons/s] at every sample.
+    """
+    m = NLEM(p)
+    pk = m._pk
+    ws = wf = 0.0
+    w = np.zeros(len(t))
+    for k in range(1, len(t)):
+        dt = float(t[k] - t[k - 1])
+        if dt <= 0:
+            w[k] = ws + wf
+            continue
+        u = float(uv[k])
+        nsub = max(1, int(np.ceil(dt / UV_SUBSTEP - 1e-9))) if u > 0 else 1
+        for _ in range(nsub):
+            ws, wf = _step1(ws, wf, float(v[k]), u, dt / nsub, pk, 1.0, 0.0, 0.0)
+        w[k] = ws + wf
+    vv = np.clip(v, p.v_min, p.v_max)
+    return w, m.current(vv, w), m.light(vv, w)
+
+
+#: Parameters fitted to the physics traces (log-space), with bounds.
+PHYSICS_FREE: dict[str, tuple[float, float]] = {
+    **PAPER_FREE, "i_ref": (1e-12, 1.0), "phi_ref": (1e3, 1e20), "alpha_i": (1.0, 8.0),
+    "alpha_l": (1.0, 10.0), "uv_i_sat": (1.0, 1e5),
+}
+
+
+def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, np.ndarray]:
+    out = {}
+    for tr in traces:
+        _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv)
+        on = tr.V > p.v_bi
+        ri = np.log(np.maximum(i_m[on], 1e-30) / np.maximum(tr.I[on], 1e-30))
+        lon = on & (tr.L > 1e-6 * max(tr.L.max(), 1e-30))
+        rl = np.log(np.maximum(l_m[lon], 1e-30) / np.maximum(tr.L[lon], 1e-30))
+        out[tr.name] = np.concatenate([ri, rl])
+    return out
+
+
+def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
+                free: Mapping[str, tuple[float, float]] | None = None, max_nfev: int = 200
+                ) -> tuple[NLEMParams, dict[str, Any]]:
+    """Fit all protocol traces at once (log I and log L residuals, scipy least squares).
+
+    Returns:
+        Fitted parameters and a report with per-protocol RMS residuals (in ln units).
+    """
+    if not traces:
+        raise ValueError("traces is empty: need at least one physics protocol trace")
+    base = base or NLEMParams()
+    free = dict(free or PHYSICS_FREE)
+    names = list(free)
+    lo = np.log([free[k][0] for k in names])
+    hi = np.log([free[k][1] for k in names])
+    x0 = np.clip(np.log([getattr(base, k) for k in names]), lo + 1e-9, hi - 1e-9)
+
+    def fun(x):
+        p = base.replace(**{k: float(np.exp(v)) for k, v in zip(names, x, strict=True)})
+        res = _trace_residuals(p, traces)
+        return np.concatenate([r / np.sqrt(max(len(r), 1)) for r in res.values()])
+
+    r = least_squares(fun, x0, bounds=(lo, hi), diff_step=1e-4, max_nfev=max_nfev)
+    p = base.replace(**{k: float(np.exp(v)) for k, v in zip(names, r.x, strict=True)})
+    per = {k: float(np.sqrt(np.mean(v ** 2))) if v.size else 0.0
+           for k, v in _trace_residuals(p, traces).items()}
+    return p, {"cost": float(r.cost), "rms_ln_residual": per, "protocols": list(per)}
+
+
+def trace_metrics(traces: Sequence[DeviceTrace]) -> dict[str, float]:
+    """D2-D7 metrics of the pulse-train traces among ``traces`` (name contains ``train``)."""
+    out: dict[str, float] = {}
+    for tr in traces:
+        if "train" not in tr.name:
+            continue
+        a, b, _ = metrics.pulse_peaks(tr.t, tr.V, tr.I, tr.L)
+        if len(a) >= 3:
+            out[f"{tr.name}_nl_current"] = metrics.nonlinearity(a)
+            out[f"{tr.name}_nl_light"] = metrics.nonlinearity(b)
+            out[f"{tr.name}_pearson"] = metrics.pearson(a, b)
+            out[f"{tr.name}_gain_current"] = metrics.gain(a)
+            out[f"{tr.name}_gain_light"] = metrics.gain(b)
+    return out
+
+
+# ---------------------------------------------------------------------------- JSON
+def nlem_json(model: NLEM, fitted_on: Sequence[str], residuals: Mapping[str, Any],
+              physics_metrics: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The ``nlem.json`` document (ARCHITECTURE data contract)."""
+    comp = paper_metrics(model)
+    doc = model.to_dict()
+    doc.update({
+        "fitted_on": list(fitted_on), "residuals": dict(residuals),
+        "metrics": {
+            key: {"compact": comp.get(key), "physics": (physics_metrics or {}).get(key),
+                  "paper": PAPER.get(key)} for key in comp
+        },
+    })
+    return doc
+
+
+def model_from_json(path: str | Path, variability: Variability | None = None) -> NLEM:
+    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json`."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    if doc.get("model") != MODEL_NAME:
+        raise ValueError(f"{path}: model = {doc.get('model')!r}, expected {MODEL_NAME!r}")
+    params = NLEMParams(**{k: float(v["value"]) for k, v in doc["parameters"].items()
+                           if k in UNITS})
+    var = variability or Variability(**doc.get("variability", {}))
+    return NLEM(params, name=doc.get("name", "json"), source=str(path), variability=var)
+
+
+__all__ = ["fit_paper", "fit_physics", "read_traces", "replay", "nlem_json", "model_from_json",
+           "fast_paper_metrics", "MODEL_VERSION"]
