@@ -174,7 +174,7 @@ class DDSolver:
             "snes_divergence_tolerance": 1e300,
             "ksp_type": "preonly",
             "pc_type": "lu",
-            "pc_factor_zeropivot": 1e-40,
+            "pc_factor_zeropivot": 1e-300,
             "pc_factor_mat_ordering_type": "natural",
         }
         self._prefix = f"dd{id(self)}_"
@@ -381,7 +381,7 @@ class DDSolver:
         opts = {"snes_type": "newtonls", "snes_linesearch_type": "basic", "snes_max_it": 200,
                 "snes_rtol": 0.0, "snes_atol": 0.0, "snes_stol": 1e-14,
                 "snes_divergence_tolerance": 1e300, "ksp_type": "preonly", "pc_type": "lu",
-                "pc_factor_zeropivot": 1e-40}
+                "pc_factor_zeropivot": 1e-300}
         prob = fpetsc.NonlinearProblem(Fp, w, bcs=bcs, petsc_options=opts,
                                        petsc_options_prefix=f"eq{id(self)}_")
         snes = prob.solver
@@ -530,3 +530,62 @@ class DDSolver:
                 nt += np.where(inl, Nt * arr[:, 3 + k], 0.0)
         return {"psi": psi, "n": n * self.sc.N0, "p": p * self.sc.N0, "nt": nt, "pt": pt,
                 "E": E, "phin": arr[:, 1] * vt, "phip": arr[:, 2] * vt}
+
+
+def bdf_weights(dt: float, dt_prev: float | None, order: int) -> tuple[float, float, float]:
+    """Weights (a0, a1, a2) of d/dt y ≈ a0 y_n + a1 y_{n-1} + a2 y_{n-2} (variable-step BDF).
+
+    Args:
+        dt: Present step (scaled time, > 0).
+        dt_prev: Previous step (needed for order 2).
+        order: 1 (backward Euler) or 2 (variable-step BDF2).
+    """
+    if order == 1 or dt_prev is None:
+        return 1.0 / dt, -1.0 / dt, 0.0
+    w = dt / dt_prev
+    return (1 + 2 * w) / (1 + w) / dt, -(1 + w) / dt, w * w / (1 + w) / dt
+
+
+def _transient_step(self: DDSolver, dt: float, V: float, uv: float, order: int,
+                    dt_prev: float | None) -> int:
+    """One implicit BDF step of physical length ``dt`` (s) to bias ``V`` (V) and UV
+    ``uv`` (W/m²). ``u1``/``u2`` must hold the two previous states. On a Newton failure the
+    step is retried as a bias homotopy at the same dt (the answer is the same step); raises
+    :class:`SolverError` when that fails too (u is then reset to u1)."""
+    dts = dt / self.sc.t0
+    dtp = None if dt_prev is None else dt_prev / self.sc.t0
+    a = bdf_weights(dts, dtp, order)
+    self.a0.value, self.a1.value, self.a2.value = a
+    self.set_uv(uv)
+    V_old = self.V_applied
+    self.u.x.array[:] = self.u1.x.array
+    self._set_bias(V)
+    try:
+        return self.newton()
+    except SolverError:
+        if V == V_old:
+            self.u.x.array[:] = self.u1.x.array
+            raise
+    # homotopy in the boundary value, same time step
+    its = 0
+    s, ds = 0.0, 0.25
+    self.u.x.array[:] = self.u1.x.array
+    while s < 1.0:
+        s_try = min(1.0, s + ds)
+        keep = self.u.x.array.copy()
+        self._set_bias(V_old + s_try * (V - V_old))
+        try:
+            its += self.newton()
+            s = s_try
+            ds = min(2 * ds, 1.0)
+        except SolverError:
+            self.u.x.array[:] = keep
+            ds *= 0.5
+            if ds < 1e-4:
+                self.u.x.array[:] = self.u1.x.array
+                self._set_bias(V_old)
+                raise
+    return its
+
+
+DDSolver.transient_step = _transient_step  # type: ignore[attr-defined]
