@@ -6,20 +6,28 @@ from dataclasses import dataclass, field
 
 from lemsim.configtools import param
 
+DATASET_NAMES = ("mnist", "fashion_mnist", "animal_mnist", "digits", "lfw", "textures",
+                 "pneumoniamnist", "sr_train", "set5", "set14")
+"""Every dataset ``prepare_data`` can write (kept equal to ``networks.data.DATASETS`` by a test;
+spelled out here so this config module stays free of torch)."""
+
 
 @dataclass
 class DataConfig:
     """Offline datasets prepared by the ``prepare_data`` rule."""
 
-    datasets: list[str] = field(
-        default_factory=lambda: ["mnist", "fashion_mnist", "animal_mnist", "digits", "lfw",
-                                 "textures", "pneumoniamnist", "sr_train", "set5", "set14"]
-    )
-    """Datasets written to ``results/data/<name>.npz`` (see ``networks.data.DATASETS``)."""
+    datasets: list[str] = param(choices=DATASET_NAMES, default_factory=lambda: [
+        "mnist", "fashion_mnist", "animal_mnist", "digits", "lfw", "textures", "pneumoniamnist",
+        "sr_train", "set5", "set14"])
+    """Datasets written to ``results/data/<name>.npz`` (see ``networks.data.DATASETS``;
+    ``fashion_mnist`` needs the Debian package ``dataset-fashion-mnist``, ``animal_mnist`` the
+    PyPI package ``animal-mnist``)."""
     max_per_split: int = param(0, lo=0)
-    """Cap on samples per split written by ``prepare_data`` (0 = no cap)."""
+    """Cap on samples per split written by ``prepare_data`` (0 = no cap); for the SR sets, a cap
+    on the number of images."""
     image_size: int = param(28, lo=8, hi=1024)
-    """Side of the square images of the classification sets, in pixels."""
+    """Side of the square images of the classification sets, in pixels (textures: the patch
+    side, up to 128 px cut from the photos, larger resized)."""
 
 
 @dataclass

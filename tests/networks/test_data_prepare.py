@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from lemsim.io import read_provenance
-from networks.config import DataConfig
+from networks.config import DATASET_NAMES, DataConfig
 from networks.data import DATASETS, prepare_dataset
 
 
 def test_default_dataset_list_is_known() -> None:
     assert set(DataConfig().datasets) <= set(DATASETS)
+    assert set(DATASET_NAMES) == set(DATASETS)  # config choices == loader registry
 
 
 def test_prepare_classification_capped_and_resized(tmp_path) -> None:
