@@ -40,6 +40,17 @@ class FCNConfig:
     """MNIST test samples (paper: 1000)."""
     epochs: int = param(30, lo=1)
     """Training epochs."""
+    classes: int = param(4, lo=2, hi=10)
+    """Classes of the co-design task run on the circuit (paper: 4)."""
+    class_counts: list[int] = param(default_factory=lambda: [2, 3, 4, 5, 6, 7, 8, 9, 10],
+                                    lo=2, hi=10)
+    """Class counts of the accuracy-vs-classes sweep (Fig. 4d), digits 0..C-1."""
+    lr: float = param(0.01, lo=0.0, lo_open=True)
+    """Adam learning rate."""
+    batch_size: int = param(64, lo=1)
+    """Training batch size."""
+    w_scale: float = param(1.0, lo=0.0, lo_open=True)
+    """Largest weight magnitude of the device layer (the top conductance level)."""
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Network experiments (one module per paper figure)."""

@@ -1,0 +1,30 @@
+# Circuits stage and the FCN-1/FCN-2 co-design of Fig. 4 (circuits + networks.fcn).
+
+ALL += [
+    f"{RES}/networks/fcn/metrics.json",
+    f"{RES}/networks/fcn/f_rows.csv",
+    f"{RES}/figures/fig4d_accuracy_vs_classes.png",
+]
+
+
+rule circuits_fcn_codesign:
+    output:
+        metrics=f"{RES}/networks/fcn/metrics.json",
+        rows=f"{RES}/networks/fcn/f_rows.csv",
+        h5=f"{RES}/networks/fcn/synapses.h5",
+        fig_d=f"{RES}/figures/fig4d_accuracy_vs_classes.png",
+        fig_e=f"{RES}/figures/fig4e_weight_distribution.png",
+        fig_f=f"{RES}/figures/fig4f_accuracy_per_epoch.png",
+    params:
+        fcn=section("networks.fcn"),
+        circuits=section("circuits"),
+        seed=config["seed"],
+        scale=config["scale"],
+    log:
+        f"{LOGS}/circuits/fcn_codesign.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/circuits_fcn_codesign.py"
