@@ -174,27 +174,66 @@ def read_traces(paths: Sequence[str | Path], area: float) -> list[DeviceTrace]:
     return out
 
 
-def replay(p: NLEMParams, t, v, uv) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Replay a sampled waveform: the input on ``(t[k-1], t[k]]`` is held at ``V[k]``, ``uv[k]``.
+def segments_of(t, v, uv) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Compress a sampled waveform into constant-input segments.
+
+    The input on ``(t[k-1], t[k]]`` is taken as ``V[k]``, ``uv[k]`` (held to the sample);
+    consecutive samples with equal inputs merge into one segment (exact, since the model's
+    updates are exact for constant input).
 
     Returns:
-        Total occupancy, current [A] and photon flux [photons/s] at every sample.
+        ``(V, uv, dt, end_index)``: segment inputs, lengths [s] and the sample index at which
+        each segment ends.
     """
+    t = np.asarray(t, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    uv = np.asarray(uv, dtype=np.float64)
+    if not (t.ndim == v.ndim == uv.ndim == 1 and len(t) == len(v) == len(uv) >= 2):
+        raise ValueError(f"t, V, uv must be 1-D of equal length >= 2, got {t.shape}, "
+                         f"{v.shape}, {uv.shape}")
+    for name, a in (("t", t), ("V", v), ("uv", uv)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"trace {name} holds NaN or infinity")
+    if np.any(np.diff(t) < 0):
+        raise ValueError("trace t must be non-decreasing")
+    vk, uk = v[1:], uv[1:]
+    change = np.r_[(vk[1:] != vk[:-1]) | (uk[1:] != uk[:-1]), True]
+    ends = np.flatnonzero(change) + 1
+    starts = np.r_[0, ends[:-1]]
+    return v[ends], uv[ends], t[ends] - t[starts], ends
+
+
+def replay(p: NLEMParams, t, v, uv, sample_ends_only: bool = False
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replay a sampled waveform from the erased state (Numba kernel, exact updates).
+
+    Args:
+        p: Parameters.
+        t, v, uv: Trace time [s], voltage [V], UV [W/m²]; input on ``(t[k-1], t[k]]`` is
+            ``V[k]``, ``uv[k]``.
+        sample_ends_only: Return values only at the ends of the constant-input segments of
+            :func:`segments_of` (fast path used by the fit).
+
+    Returns:
+        Total occupancy, current [A] and photon flux [photons/s] at every sample (or segment end).
+    """
+    from compact_model.kernels import replay as _replay
+
+    sv, su, sdt, _ = segments_of(t, v, uv)
+    if not sample_ends_only:
+        t = np.asarray(t, dtype=np.float64)
+        sv = np.asarray(v, dtype=np.float64)[1:]
+        su = np.asarray(uv, dtype=np.float64)[1:]
+        sdt = np.diff(t)
+    ws, wf = _replay(np.ascontiguousarray(sv), np.ascontiguousarray(su),
+                     np.ascontiguousarray(sdt), pack(p), UV_SUBSTEP, 0.0, 0.0)
+    w = ws + wf
+    vv = sv
+    if not sample_ends_only:
+        w = np.r_[0.0, w]
+        vv = np.asarray(v, dtype=np.float64)
+    vv = np.clip(vv, p.v_min, p.v_max)
     m = NLEM(p)
-    pk = m._pk
-    ws = wf = 0.0
-    w = np.zeros(len(t))
-    for k in range(1, len(t)):
-        dt = float(t[k] - t[k - 1])
-        if dt <= 0:
-            w[k] = ws + wf
-            continue
-        u = float(uv[k])
-        nsub = max(1, int(np.ceil(dt / UV_SUBSTEP - 1e-9))) if u > 0 else 1
-        for _ in range(nsub):
-            ws, wf = _step1(ws, wf, float(v[k]), u, dt / nsub, pk, 1.0, 0.0, 0.0)
-        w[k] = ws + wf
-    vv = np.clip(v, p.v_min, p.v_max)
     return w, m.current(vv, w), m.light(vv, w)
 
 
@@ -206,13 +245,16 @@ PHYSICS_FREE: dict[str, tuple[float, float]] = {
 
 
 def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, np.ndarray]:
+    """ln(model/physics) of I and L at the ends of the forward-bias segments of each trace."""
     out = {}
     for tr in traces:
-        _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv)
-        on = tr.V > p.v_bi
-        ri = np.log(np.maximum(i_m[on], 1e-30) / np.maximum(tr.I[on], 1e-30))
-        lon = on & (tr.L > 1e-6 * max(tr.L.max(), 1e-30))
-        rl = np.log(np.maximum(l_m[lon], 1e-30) / np.maximum(tr.L[lon], 1e-30))
+        sv, _, _, ends = segments_of(tr.t, tr.V, tr.uv)
+        _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv, sample_ends_only=True)
+        on = sv > p.v_bi
+        i_p, l_p = tr.I[ends], tr.L[ends]
+        ri = np.log(np.maximum(i_m[on], 1e-30) / np.maximum(i_p[on], 1e-30))
+        lon = on & (l_p > 1e-6 * max(float(np.max(tr.L)), 1e-30))
+        rl = np.log(np.maximum(l_m[lon], 1e-30) / np.maximum(l_p[lon], 1e-30))
         out[tr.name] = np.concatenate([ri, rl])
     return out
 
@@ -246,35 +288,95 @@ def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
     return p, {"cost": float(r.cost), "rms_ln_residual": per, "protocols": list(per)}
 
 
-def trace_metrics(traces: Sequence[DeviceTrace]) -> dict[str, float]:
-    """D2-D7 metrics of the pulse-train traces among ``traces`` (name contains ``train``)."""
-    out: dict[str, float] = {}
+def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
+    """Metrics of one protocol trace, chosen by the protocol name.
+
+    * ``pulses_*``: NL (current, light), Pearson r, gains A_N/A_1 and B_N/B_1 (D3-D7);
+    * ``ppf_*``: PPF index (A_2 - A_1)/A_1 (D8);
+    * ``decay`` / ``uv_reset``: fraction of the train's gain (A_N - A_1) lost at the probe
+      pulse, ``(A_N - A_probe)/(A_N - A_1)`` (D10, D11 at the protocol's rest/UV length);
+    * anything else: the number of pulses only.
+    """
+    a, b, _ = metrics.pulse_peaks(t, v, i, lum)
+    out: dict[str, float] = {"n_pulses": float(len(a))}
+    if name.startswith("pulses") and len(a) >= 3:
+        out.update(nl_current=metrics.nonlinearity(a), nl_light=metrics.nonlinearity(b),
+                   pearson=metrics.pearson(a, b), gain_current=metrics.gain(a),
+                   gain_light=metrics.gain(b))
+    elif name.startswith("ppf") and len(a) >= 2:
+        out["ppf_index"] = float(metrics.ppf_index(a[0], a[1]))
+    elif name in ("decay", "uv_reset") and len(a) >= 3:
+        span = a[-2] - a[0]
+        out["gain_lost_at_probe"] = float((a[-2] - a[-1]) / span) if span != 0 else float("nan")
+    return out
+
+
+def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, Any]:
+    """Per protocol: metrics of the physics trace and of the compact replay of its waveform."""
+    out: dict[str, Any] = {}
     for tr in traces:
-        if "train" not in tr.name:
+        _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv)
+        try:
+            phys = protocol_metrics(tr.name, tr.t, tr.V, tr.I, tr.L)
+            comp = protocol_metrics(tr.name, tr.t, tr.V, i_m, l_m)
+        except ValueError as err:  # e.g. a protocol without pulses
+            out[tr.name] = {"error": str(err)}
             continue
-        a, b, _ = metrics.pulse_peaks(tr.t, tr.V, tr.I, tr.L)
-        if len(a) >= 3:
-            out[f"{tr.name}_nl_current"] = metrics.nonlinearity(a)
-            out[f"{tr.name}_nl_light"] = metrics.nonlinearity(b)
-            out[f"{tr.name}_pearson"] = metrics.pearson(a, b)
-            out[f"{tr.name}_gain_current"] = metrics.gain(a)
-            out[f"{tr.name}_gain_light"] = metrics.gain(b)
+        out[tr.name] = {k: {"physics": phys[k], "compact": comp.get(k)} for k in phys}
     return out
 
 
 # ---------------------------------------------------------------------------- JSON
 def nlem_json(model: NLEM, fitted_on: Sequence[str], residuals: Mapping[str, Any],
-              physics_metrics: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """The ``nlem.json`` document (ARCHITECTURE data contract)."""
+              physics: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``nlem.json`` document (ARCHITECTURE data contract).
+
+    Args:
+        model: The fitted model.
+        fitted_on: Protocol names (physics) or paper rows (preset) the fit used.
+        residuals: Fit residuals (per protocol, or per paper row).
+        physics: Per-protocol physics-vs-compact metrics from :func:`compare_traces`.
+    """
     comp = paper_metrics(model)
     doc = model.to_dict()
     doc.update({
         "fitted_on": list(fitted_on), "residuals": dict(residuals),
-        "metrics": {
-            key: {"compact": comp.get(key), "physics": (physics_metrics or {}).get(key),
-                  "paper": PAPER.get(key)} for key in comp
-        },
+        "metrics": {key: {"compact": comp[key], "paper": PAPER.get(key)} for key in comp},
+        "metrics_definition": "compact_model.metrics module docstring (D3 NL definition etc.); "
+                              "compact values from compact_model.protocols.paper_metrics",
+        "physics_vs_compact": dict(physics or {}),
     })
+    return doc
+
+
+def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
+               preset: str = "paper", max_nfev: int = 200, config: Any = None) -> dict[str, Any]:
+    """Write ``nlem.json``: fit the physics traces when given, else the preset's paper fit.
+
+    Args:
+        out_path: Output JSON path.
+        trace_paths: Physics HDF5 files (empty: use the preset).
+        preset: Preset used as the starting point (and the result without traces).
+        max_nfev: Function-evaluation cap of the physics fit.
+        config: Config section stamped into the provenance.
+    """
+    from compact_model import load
+    from lemsim.io import write_json
+
+    start = load(preset)
+    if trace_paths:
+        traces = read_traces(trace_paths, start.params.area)
+        log.info("fitting %d physics traces: %s", len(traces), [t.name for t in traces])
+        params, rep = fit_physics(traces, base=start.params, max_nfev=max_nfev)
+        model = NLEM(params, name="physics", source="fit_physics of " +
+                     ", ".join(str(x) for x in trace_paths), variability=start.variability)
+        doc = nlem_json(model, rep["protocols"],
+                        {"rms_ln_residual": rep["rms_ln_residual"], "cost": rep["cost"]},
+                        physics=compare_traces(params, traces))
+    else:
+        rel = {k: fast_paper_metrics(start.params)[k] / PAPER[k] - 1.0 for k in PAPER_WEIGHTS}
+        doc = nlem_json(start, list(PAPER_WEIGHTS), {"relative_to_paper": rel})
+    write_json(out_path, doc, config)
     return doc
 
 
@@ -290,4 +392,5 @@ def model_from_json(path: str | Path, variability: Variability | None = None) ->
 
 
 __all__ = ["fit_paper", "fit_physics", "read_traces", "replay", "nlem_json", "model_from_json",
-           "fast_paper_metrics", "MODEL_VERSION"]
+           "fast_paper_metrics", "build_nlem", "compare_traces", "protocol_metrics",
+           "MODEL_VERSION"]

@@ -172,3 +172,31 @@ def iv(v: np.ndarray, w: np.ndarray, pk: np.ndarray, gs: np.ndarray, n: int
     out_l = np.empty(n, dtype=np.float64)
     pick(iv_serial, iv_parallel, n)(v, w, pk, gs, out_i, out_l)
     return out_i, out_l
+
+
+@nb.njit(**_JIT)
+def replay(v, uv, dt, pk, uv_substep, ws0, wf0):
+    """One device through constant-input segments ``(v[k], uv[k], dt[k])``.
+
+    UV segments are split into sub-steps no longer than ``uv_substep`` [s] (the same operator
+    splitting as :meth:`compact_model.model.NLEM.uv`).
+
+    Returns:
+        Slow and fast occupancy at the end of every segment, two arrays of ``len(v)``.
+    """
+    n = v.size
+    out_s = np.empty(n)
+    out_f = np.empty(n)
+    ws = ws0
+    wf = wf0
+    for k in range(n):
+        if dt[k] > 0.0:
+            m = 1
+            if uv[k] > 0.0:
+                m = max(1, int(math.ceil(dt[k] / uv_substep - 1e-9)))
+            h = dt[k] / m
+            for _ in range(m):
+                ws, wf = _step1(ws, wf, v[k], uv[k], h, pk, 1.0, 0.0, 0.0)
+        out_s[k] = ws
+        out_f[k] = wf
+    return out_s, out_f

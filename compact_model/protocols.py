@@ -138,3 +138,20 @@ def paper_metrics(model: NLEM) -> dict[str, float]:
         "D8_ppf_tau2_s": fit.taus[1] if fit.n_exp == 2 else float("nan"),
         "D10_decay_s": decay, "D11_uv_reset_s": reset, "D12_ratio": reset / decay,
     }
+
+
+def write_device_h5(path, trace: Trace, area: float, protocol: str = "", config=None) -> None:
+    """Write a compact trace in the physics data contract (``/trace/{t,V,uv,J,L}``, SI per m²).
+
+    Used for tests of :func:`compact_model.fit.fit_physics` and as a stand-in when comparing.
+    """
+    from lemsim.io import atomic_h5
+
+    with atomic_h5(path, config) as fh:
+        g = fh.create_group("trace")
+        g["t"] = trace.t
+        g["V"] = trace.V
+        g["uv"] = trace.uv
+        g["J"] = trace.I / area
+        g["L"] = trace.L / area
+        fh.attrs["protocol"] = protocol
