@@ -53,8 +53,8 @@ def load_dataset_uint8(
         _check_split(name, split, spec.splits)
         x, y = spec.reader(split, image_size)
     idx = seeded_subset(x.shape[0], max_samples, seed)
-    if idx.size != x.shape[0]:
-        x, y = x[idx], y[idx]
+    # fancy indexing copies; otherwise copy so callers never write into the cached arrays
+    x, y = (x[idx], y[idx]) if idx.size != x.shape[0] else (x.copy(), y.copy())
     if image_size is not None:
         x = resize_uint8(x, image_size)
     log.debug("dataset %s/%s: x %s, y %s", name, split, x.shape, y.shape)
@@ -66,7 +66,7 @@ def _folder_uint8(root: Path, split: str, image_size: int | None) -> tuple[np.nd
     from networks.data.user import ImageFolderDataset
 
     folder = root / split if (root / split).is_dir() else root
-    ds = ImageFolderDataset(folder, image_size or 224)
+    ds = ImageFolderDataset(folder, image_size or 224)  # ImageNet's 224 px unless told
     x, y = ds.tensors()
     return (x * 255.0).round().to(torch.uint8).numpy(), y.numpy()
 

@@ -1,6 +1,6 @@
 """Super-resolution images: Set5 / Set14 evaluation sets (bundled under ``files/sr``, see the
-README there) and the ``sr_train`` photos that ship inside the scikit-image and scikit-learn
-wheels (read from the wheels, never fetched).
+README there) and the ``sr_train`` photos that ship inside the scikit-image, scikit-learn and
+matplotlib wheels (read from the wheels, never fetched; checked with the network unshared).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ SKIMAGE_TRAIN = ("astronaut", "camera", "chelsea", "coffee", "coins", "hubble_de
 """skimage.data photos in ``sr_train`` (all stored in the wheel; grey ones repeated to RGB)."""
 SKLEARN_TRAIN = ("china.jpg", "flower.jpg")
 """sklearn ``load_sample_images`` photos in ``sr_train``."""
+MATPLOTLIB_TRAIN = ("grace_hopper.jpg",)
+"""matplotlib sample-data photos (``mpl-data/sample_data``) in ``sr_train``."""
 SR_SETS = (*SR_EVAL_SETS, "sr_train")
 """Every name :func:`load_sr_images` accepts."""
 
@@ -34,12 +36,21 @@ def _rgb(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
+def _matplotlib_sample(fname: str) -> np.ndarray:
+    import matplotlib
+
+    from networks.data.user import read_rgb
+
+    return read_rgb(Path(matplotlib.get_data_path()) / "sample_data" / fname)
+
+
 def sr_image_names(name: str) -> list[str]:
     """Names of the images of an SR set, in the order :func:`load_sr_images` returns them."""
     if name in SR_EVAL_SETS:
         return sorted(p.stem for p in SR_EVAL_SETS[name].glob("*.png"))
     if name == "sr_train":
-        return [*SKIMAGE_TRAIN, *(f.rsplit(".", 1)[0] for f in SKLEARN_TRAIN)]
+        return [*SKIMAGE_TRAIN,
+                *(f.rsplit(".", 1)[0] for f in (*SKLEARN_TRAIN, *MATPLOTLIB_TRAIN))]
     raise ValueError(f"name = {name!r}: unknown SR set (allowed: {', '.join(SR_SETS)})")
 
 
@@ -64,6 +75,7 @@ def load_sr_images(name: str) -> list[np.ndarray]:
         bunch = load_sample_images()
         by_name = {Path(f).name: img for f, img in zip(bunch.filenames, bunch.images, strict=True)}
         images += [_rgb(by_name[n]) for n in SKLEARN_TRAIN]
+        images += [_matplotlib_sample(n) for n in MATPLOTLIB_TRAIN]
         return images
     if Path(name).is_dir():
         return load_image_folder(name)

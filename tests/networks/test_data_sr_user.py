@@ -43,6 +43,9 @@ def test_sr_train_photos_from_wheels() -> None:
     assert all(im.ndim == 3 and im.shape[2] == 3 and min(im.shape[:2]) >= 256 for im in images)
     assert images[names.index("astronaut")].shape == (512, 512, 3)
     assert images[names.index("china")].shape == (427, 640, 3)
+    assert images[names.index("grace_hopper")].shape == (600, 512, 3)  # matplotlib sample
+    camera = images[names.index("camera")]  # grey photo repeated to RGB
+    assert np.array_equal(camera[..., 0], camera[..., 1])
 
 
 def test_unknown_sr_set() -> None:
