@@ -214,12 +214,26 @@ def _read_animal(split: str, image_size: int | None) -> Split:
 # ----------------------------------------------------------------------------- sklearn digits
 
 
-def _read_digits(split: str, image_size: int | None) -> Split:
-    from sklearn.datasets import load_digits
+@cache
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """sklearn's ``digits.csv.gz`` (64 grey levels 0..16, then the label), read without
+    importing sklearn.datasets (slow); ``load_digits`` when the file moved."""
+    spec = importlib.util.find_spec("sklearn")
+    csv = (Path(list(spec.submodule_search_locations)[0]) / "datasets/data/digits.csv.gz"
+           if spec is not None and spec.submodule_search_locations else None)
+    if csv is not None and csv.is_file():
+        data = np.loadtxt(csv, delimiter=",", dtype=np.int64)
+        images, target = data[:, :64].reshape(-1, 8, 8), data[:, 64]
+    else:
+        from sklearn.datasets import load_digits
 
-    bunch = load_digits()
-    x = float_to_uint8(bunch.images / 16.0)  # stored as 0..16 grey levels
-    y = bunch.target.astype(np.int64)
+        bunch = load_digits()
+        images, target = bunch.images, bunch.target
+    return float_to_uint8(images / 16.0), target.astype(np.int64)
+
+
+def _read_digits(split: str, image_size: int | None) -> Split:
+    x, y = _digits_arrays()
     tr, te = stratified_split(y, 0.2, seed=1797)
     idx = tr if split == "train" else te
     return to_nchw(x[idx]), y[idx]
