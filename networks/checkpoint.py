@@ -35,7 +35,7 @@ def rng_state() -> dict[str, Any]:
     """Every global RNG state (python, numpy, torch CPU, torch CUDA when present)."""
     st: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": np.random.get_state(),  # noqa: NPY002 - global state is what we save
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -46,7 +46,7 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(st: dict[str, Any]) -> None:
     """Restore :func:`rng_state` output."""
     random.setstate(st["python"])
-    np.random.set_state(st["numpy"])
+    np.random.set_state(st["numpy"])  # noqa: NPY002
     torch.set_rng_state(st["torch"])
     if "cuda" in st and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(st["cuda"])

@@ -25,11 +25,35 @@ from torch import nn
 
 from networks.layers.device import DeviceCurves, device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
-from networks.layers.quant import absmax, quantize_grid, quantize_uniform, snap_to_grid
+from networks.layers.quant import (
+    absmax,
+    lut_quantize,
+    predistort_table,
+    quantize_grid,
+    quantize_uniform,
+    snap_to_grid,
+)
+
+_BANK_SIZE = 1 << 23
+_BANKS: dict[tuple[str, torch.dtype], torch.Tensor] = {}
+
+
+def _bank(like: torch.Tensor) -> torch.Tensor:
+    """A fixed bank of standard-normal samples on ``like``'s device (seed 20240101)."""
+    key = (str(like.device), like.dtype)
+    if key not in _BANKS:
+        g = torch.Generator().manual_seed(20240101)
+        _BANKS[key] = torch.randn(_BANK_SIZE, generator=g).to(device=like.device, dtype=like.dtype)
+    return _BANKS[key]
 
 
 class NoiseSource:
-    """Seeded per-layer generator; keeps a CPU master and one generator per accelerator."""
+    """Seeded per-layer generator; keeps a CPU master and one generator per accelerator.
+
+    :meth:`fast_randn` serves activation-sized noise as a window of a fixed bank of normal
+    samples at a random offset drawn from this generator (one draw instead of N): cheap, still
+    seeded and reproducible; windows of different calls may overlap (weakly correlated noise).
+    """
 
     def __init__(self, seed: int):
         self.seed = int(seed)
@@ -44,6 +68,14 @@ class NoiseSource:
             self.dev = torch.Generator(device=like.device)
             self.dev.manual_seed(int(torch.randint(2**62, (1,), generator=self.cpu)))
         return torch.randn(shape, generator=self.dev, device=like.device, dtype=like.dtype)
+
+    def fast_randn(self, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+        """Normal noise of ``shape`` taken from the shared bank at a seeded random offset."""
+        n = math.prod(shape)
+        if n > _BANK_SIZE // 2:
+            return self.randn(shape, like)
+        off = int(torch.randint(0, _BANK_SIZE - n + 1, (1,), generator=self.cpu))
+        return _bank(like)[off:off + n].view(shape)
 
     def state(self) -> dict[str, Any]:
         """Serialisable state (seed and generator states)."""
@@ -62,6 +94,29 @@ class NoiseSource:
                 self.dev.set_state(st["dev"])
             except RuntimeError:  # accelerator absent now: re-derive on first use
                 self.dev = None
+
+
+NOISE_KEY = "noise_state"
+
+
+def attach_noise_state(module: nn.Module) -> None:
+    """Make ``module.noise`` (a :class:`NoiseSource`) and ``module.hw`` travel in its state dict.
+
+    Adds the entry ``<prefix>noise_state`` (seed, generator states, hardware) on
+    ``state_dict()`` and consumes it on ``load_state_dict()``; digital modules get no entry, so
+    their state dicts equal those of the plain torch layers.
+    """
+
+    def save(mod: nn.Module, sd: dict[str, Any], prefix: str, meta: Any) -> None:
+        sd[prefix + NOISE_KEY] = {"noise": mod.noise.state(), "hw": mod.hw.to_dict()}
+
+    def load(mod: nn.Module, sd: dict[str, Any], prefix: str, *args: Any) -> None:
+        st = sd.pop(prefix + NOISE_KEY, None)
+        if st is not None:
+            mod.noise.load(st["noise"])
+
+    module.register_state_dict_post_hook(save)
+    module.register_load_state_dict_pre_hook(load)
 
 
 class _AnalogMixin:
@@ -88,10 +143,10 @@ class _AnalogMixin:
             self._in_mode = "predistort" if hw.predistort else "raw"
         self.register_buffer("iv_lut", curves.current.to(torch.float32), persistent=False)
         if self._in_mode == "predistort" and k > 0:
-            codes = torch.linspace(0.0, 1.0, k + 1, dtype=torch.float64)
-            grid = interp_lut(codes, curves.current).to(torch.float32)
-            self.register_buffer("in_grid", torch.unique(grid), persistent=False)
+            self.register_buffer("in_table", predistort_table(curves.current, k),
+                                 persistent=False)
         self.noise = NoiseSource(hw.next_seed())
+        attach_noise_state(self)  # type: ignore[arg-type]
         w = self.weight
         self.register_buffer("g_pos", torch.zeros_like(w, requires_grad=False))
         self.register_buffer("g_neg", torch.zeros_like(w, requires_grad=False))
@@ -148,38 +203,47 @@ class _AnalogMixin:
         return super().train(mode)  # type: ignore[misc]
 
     # --- signal chain ----------------------------------------------------------------------
-    def _dac(self, u: torch.Tensor) -> torch.Tensor:
+    def _dac(self, x: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        """Input after DAC (and I-V curve), in the units of ``x`` (full scale ``xs``)."""
         hw = self.hw
         assert hw is not None
-        if self._in_mode == "predistort":
-            return quantize_grid(u, self.in_grid) if hw.dac_bits > 0 else u
-        u = quantize_uniform(u, hw.dac_bits)
-        if self._in_mode == "raw":
-            u = interp_lut(u, self.iv_lut)
-        return u
+        if self._in_mode == "raw":  # bent transfer: keep the curve's true derivative
+            return interp_lut(quantize_uniform(x / xs, hw.dac_bits), self.iv_lut) * xs
+        if hw.dac_bits <= 0:
+            return x
+        with torch.no_grad():
+            if self._in_mode == "predistort":
+                q = lut_quantize(x, xs, self.in_table)
+            else:
+                k = float(2 ** (hw.dac_bits - 1) - 1)
+                q = x * (k / xs)
+                q.round_().mul_(xs / k)
+            q.sub_(x)
+        return x + q  # straight-through: d(out)/dx = 1
+
+    def _adc(self, y: torch.Tensor) -> torch.Tensor:
+        """Output after read noise and ADC (saturating at the noise-free full scale)."""
+        hw = self.hw
+        assert hw is not None
+        if hw.read_noise <= 0 and hw.adc_bits <= 0:
+            return y
+        with torch.no_grad():
+            ys = absmax(y)
+            if hw.adc_bits > 0:
+                k = float(2 ** (hw.adc_bits - 1) - 1)
+                q = y * (k / ys)
+                if hw.read_noise > 0:
+                    q.add_(self.noise.fast_randn(y.shape, y), alpha=hw.read_noise * k)
+                q.round_().clamp_(-k, k).mul_(ys / k)
+            else:
+                q = y + self.noise.fast_randn(y.shape, y) * (hw.read_noise * ys)
+            q.sub_(y)
+        return y + q
 
     def _analog(self, x: torch.Tensor, op: Any) -> torch.Tensor:
-        hw = self.hw
-        assert hw is not None
         xs = absmax(x)
-        y = op(self._dac(x / xs), self.effective_weight()) * xs
-        if hw.read_noise > 0 or hw.adc_bits > 0:
-            ys = absmax(y)
-            if hw.read_noise > 0:
-                y = y + (hw.read_noise * ys) * self.noise.randn(y.shape, y)
-                ys = absmax(y)
-            y = quantize_uniform(y / ys, hw.adc_bits) * ys
-        return y
+        return self._adc(op(self._dac(x, xs), self.effective_weight()))
 
-    # --- state_dict: generator states ------------------------------------------------------
-    def get_extra_state(self) -> Any:  # noqa: D102 - nn.Module API
-        if self.hw is None:
-            return {}
-        return {"noise": self.noise.state(), "hw": self.hw.to_dict()}
-
-    def set_extra_state(self, state: Any) -> None:  # noqa: D102 - nn.Module API
-        if self.hw is not None and state and "noise" in state:
-            self.noise.load(state["noise"])
 
 
 class AnalogLinear(_AnalogMixin, nn.Linear):

@@ -86,7 +86,7 @@ def device_curves(model: str = "paper", n_per_sign: int = 15, v_read: float = 4.
         cur = _to_numpy_fn(tb.current_curve(m))
         light = _to_numpy_fn(tb.light_curve(m))
         source = f"compact_model:{model}"
-    except (ImportError, AttributeError, NotImplementedError) as exc:
+    except (ImportError, AttributeError, NotImplementedError, ValueError, TypeError) as exc:
         log.warning("compact_model.torch_bridge unavailable (%s): using the stand-in device", exc)
         levels, cur, light = _standin()
         levels = np.linspace(0.0, 1.0, n_per_sign)

@@ -10,15 +10,13 @@ transfer (``predistort=False``) or, with the DAC codes chosen through the invers
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
-from networks.layers.analog import NoiseSource
+from networks.layers.analog import NoiseSource, attach_noise_state
 from networks.layers.device import device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
-from networks.layers.quant import absmax, quantize_grid, quantize_uniform
+from networks.layers.quant import absmax, lut_quantize, predistort_table, quantize_uniform
 
 
 class OpticalSkip(nn.Module):
@@ -39,36 +37,39 @@ class OpticalSkip(nn.Module):
         self._mode = "predistort" if hw.predistort else "raw"
         if hw.dac_bits > 0 and self._mode == "predistort":
             k = 2 ** (hw.dac_bits - 1) - 1
-            codes = torch.linspace(0.0, 1.0, k + 1, dtype=torch.float64)
-            grid = torch.unique(interp_lut(codes, curves.light).to(torch.float32))
-            self.register_buffer("l_grid", grid, persistent=False)
+            self.register_buffer("l_table", predistort_table(curves.light, k), persistent=False)
         self.full_scale_a = float(hw.coupling_efficiency) * float(hw.pd_responsivity)
         """Photocurrent at full-scale light (1 W normalised emitted power), in A."""
         self.noise = NoiseSource(hw.next_seed())
+        attach_noise_state(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         hw = self.hw
         if hw is None:
             return x
         xs = absmax(x)
-        u = x / xs
-        if self._mode == "predistort":
-            light = quantize_grid(u, self.l_grid) if hw.dac_bits > 0 else u
-        else:
-            light = interp_lut(quantize_uniform(u, hw.dac_bits), self.l_lut)
-        i_pd = light * self.full_scale_a
+        if self._mode == "raw":  # bent transfer with the curve's true derivative
+            light = interp_lut(quantize_uniform(x / xs, hw.dac_bits), self.l_lut)
+            return self._receive(light, x) * xs
+        with torch.no_grad():
+            light = lut_quantize(x, xs, self.l_table) if hw.dac_bits > 0 else x.clone()
+            light.div_(xs)
+            q = self._receive(light, x).mul_(xs).sub_(x)
+        return x + q  # straight-through: ideal gain 1
+
+    def _receive(self, light: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Coupling → photodiode → noise → ADC, back in units of the normalised input."""
+        hw = self.hw
+        assert hw is not None
+        i_pd = light * self.full_scale_a  # A, at 1 W normalised full-scale emission
         if hw.skip_noise > 0:
-            i_pd = i_pd + (hw.skip_noise * self.full_scale_a) * self.noise.randn(x.shape, x)
+            i_pd = i_pd + self.noise.fast_randn(x.shape, x) * (hw.skip_noise * self.full_scale_a)
         out = i_pd / self.full_scale_a
-        out = quantize_uniform(out.clamp(-1.0, 1.0), hw.adc_bits) if hw.adc_bits > 0 else out
-        return out * xs
-
-    def get_extra_state(self) -> Any:  # noqa: D102 - nn.Module API
-        return {} if self.hw is None else {"noise": self.noise.state(), "hw": self.hw.to_dict()}
-
-    def set_extra_state(self, state: Any) -> None:  # noqa: D102 - nn.Module API
-        if self.hw is not None and state and "noise" in state:
-            self.noise.load(state["noise"])
+        if hw.adc_bits > 0:
+            k = float(2 ** (hw.adc_bits - 1) - 1)
+            out = quantize_uniform(out.clamp(-1.0, 1.0), hw.adc_bits) if out.requires_grad \
+                else out.mul_(k).round_().clamp_(-k, k).div_(k)
+        return out
 
     def extra_repr(self) -> str:  # noqa: D102
         return "digital identity" if self.hw is None else f"optical, {self._mode}"

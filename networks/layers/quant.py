@@ -59,3 +59,33 @@ def quantize_grid(u: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 def absmax(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Detached full-scale ``max |x|`` (at least ``eps``), a 0-d tensor."""
     return x.detach().abs().amax().clamp_min(eps)
+
+
+_N_TABLE = 4096
+
+
+def predistort_table(curve_lut: torch.Tensor, k: int, n: int = _N_TABLE) -> torch.Tensor:
+    """Look-up table of a pre-distorting DAC: target magnitude → nearest reachable output.
+
+    The DAC has codes ``c/k`` (c = 0..k); the cell turns code c into ``curve(c/k)``. Entry i
+    is the reachable output nearest to ``i/(n-1)``.
+
+    Args:
+        curve_lut: Normalised curve sampled uniformly on [0, 1] (see ``networks.layers.device``).
+        k: Codes per sign.
+        n: Table length.
+    """
+    from networks.layers.device import interp_lut
+
+    codes = torch.linspace(0.0, 1.0, k + 1, dtype=torch.float64)
+    grid = torch.unique(interp_lut(codes, curve_lut.to(torch.float64)))
+    targets = torch.linspace(0.0, 1.0, n, dtype=torch.float64)
+    return snap_to_grid(targets, grid).to(torch.float32)
+
+
+def lut_quantize(x: torch.Tensor, xs: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """``sign(x) * xs * table[round(|x|/xs * (n-1))]`` (no gradient; a new tensor)."""
+    n = table.numel() - 1
+    idx = (x.abs() * (n / xs)).clamp_(max=n).round_().int()
+    q = torch.index_select(table.to(device=x.device, dtype=x.dtype), 0, idx.view(-1))
+    return q.view(x.shape).copysign_(x).mul_(xs)
