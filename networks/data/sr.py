@@ -36,6 +36,25 @@ def _rgb(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
+def _sklearn_sample(fname: str) -> np.ndarray:
+    """A ``load_sample_images`` photo, read from the wheel without importing sklearn.datasets
+    (slow); through ``load_sample_images`` when the file moved."""
+    import importlib.util
+
+    from networks.data.user import read_rgb
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "datasets/images" / fname
+        if path.is_file():
+            return read_rgb(path)
+    from sklearn.datasets import load_sample_images
+
+    bunch = load_sample_images()
+    by_name = {Path(f).name: img for f, img in zip(bunch.filenames, bunch.images, strict=True)}
+    return _rgb(by_name[fname])
+
+
 def _matplotlib_sample(fname: str) -> np.ndarray:
     import matplotlib
 
@@ -69,12 +88,9 @@ def load_sr_images(name: str) -> list[np.ndarray]:
         return load_image_folder(folder)
     if name == "sr_train":
         import skimage.data
-        from sklearn.datasets import load_sample_images
 
         images = [_rgb(getattr(skimage.data, n)()) for n in SKIMAGE_TRAIN]
-        bunch = load_sample_images()
-        by_name = {Path(f).name: img for f, img in zip(bunch.filenames, bunch.images, strict=True)}
-        images += [_rgb(by_name[n]) for n in SKLEARN_TRAIN]
+        images += [_sklearn_sample(n) for n in SKLEARN_TRAIN]
         images += [_matplotlib_sample(n) for n in MATPLOTLIB_TRAIN]
         return images
     if Path(name).is_dir():
