@@ -58,3 +58,17 @@ def test_float32_states(pk):
     assert s.dtype == np.float32
     r, _ = reference.step(ws.astype(np.float64), wf.astype(np.float64), 5.0, 0.0, 0.03, pk)
     np.testing.assert_allclose(s, r, rtol=1e-6)  # float32 rounding
+
+
+def test_fused_pulse_read_matches_reference(pk):
+    rng = np.random.default_rng(6)
+    n = 5000
+    ws = rng.uniform(0, 1 - PAPER.f_fast, n)
+    wf = rng.uniform(0, PAPER.f_fast, n)
+    out = [np.empty(n) for _ in range(4)]
+    kernels.pulse_read_serial(ws, wf, 5.0, 0.03, 4.0, pk, *out)
+    s, f = reference.step(ws, wf, 5.0, 0.0, 0.03, pk)
+    np.testing.assert_allclose(out[0], s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out[1], f, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out[2], reference.current(4.0, s + f, pk), rtol=1e-12)
+    np.testing.assert_allclose(out[3], reference.light(4.0, s + f, pk), rtol=1e-12)
