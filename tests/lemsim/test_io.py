@@ -52,6 +52,15 @@ def test_exception_leaves_old_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 
 
+def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        write_json(tmp_path / "p.json", {"a": 1})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_unknown_provenance_format(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown provenance format '.txt'"):
         read_provenance(tmp_path / "x.txt")
