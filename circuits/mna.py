@@ -157,6 +157,18 @@ class Circuit:
         """Number of unknowns."""
         return self.G.shape[0]
 
+    @property
+    def vcrit(self) -> np.ndarray:
+        """Per-junction voltage above which Newton steps are capped (SPICE's VCRIT), V."""
+        parts = []
+        for grp in self.groups:
+            if grp.kind == "diode":
+                vte, is_ = grp.params["vte"], grp.params["is"]
+                parts.append(vte * np.log(vte / (np.sqrt(2.0) * is_)))
+            else:
+                parts.append(np.zeros(len(grp.names)))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
     def rhs(self, values: Mapping[str, float] | None = None) -> np.ndarray:
         """Right-hand side for the default source values updated by ``values``."""
         s = self.source_values.copy()
@@ -210,6 +222,7 @@ class Circuit:
         if cdt is not None:
             base = base + cdt
         AT = self.A.T.tocsr()
+        polish = -1
         for it in range(1, max_iter + 1):
             vd = AT @ x
             i, g = self.junction_eval(vd)
@@ -223,13 +236,30 @@ class Circuit:
                 return x, it, False
             if not np.all(np.isfinite(dx)):
                 return x, it, False
-            dvd = np.max(np.abs(AT @ dx)) if vd.size else 0.0
-            scale = min(1.0, vstep / dvd) if dvd > 0 else 1.0
+            scale = 1.0
+            if vd.size:
+                # SPICE-like limiting: only forward steps into the exponential region are
+                # capped (reverse bias and steps below the critical voltage are harmless)
+                dvd = AT @ dx
+                risky = (dvd > vstep) & (vd + dvd > self.vcrit)
+                if np.any(risky):
+                    scale = float(np.min(vstep / dvd[risky]))
             x = x + scale * dx
-            if scale == 1.0 and np.max(np.abs(dx)) <= reltol * max(np.max(np.abs(x)), 1e-30) + (
-                vntol
-            ):
+            if scale < 1.0:
+                polish = -1
+                continue
+            dxn, xn = np.max(np.abs(dx)), max(np.max(np.abs(x)), 1e-30)
+            if dxn <= reltol * xn + vntol:
                 return x, it, True
+            # Near the solution Newton converges quadratically: after the update drops below
+            # 1e-7 two more full steps reach round-off (which may sit above reltol when the
+            # matrix is ill-conditioned), so stop there instead of iterating on noise.
+            if polish >= 0:
+                polish += 1
+                if polish >= 2:
+                    return x, it, True
+            elif dxn <= 1e-7 * xn + 1e-12:
+                polish = 0
         return x, max_iter, False
 
     def solve_op(
@@ -241,6 +271,7 @@ class Circuit:
         reltol: float = 1e-13,
         vntol: float = 1e-15,
         gmin_start: float = 1e-2,
+        gmin_max_iter: int = 100,
     ) -> OpResult:
         """DC operating point: damped Newton, then GMIN stepping if that fails.
 
@@ -252,6 +283,7 @@ class Circuit:
             reltol: Relative convergence tolerance on the update.
             vntol: Absolute convergence tolerance on the update, in V (or A).
             gmin_start: First GMIN of the stepping sequence, in S.
+            gmin_max_iter: Newton iterations per GMIN step.
 
         Raises:
             ConvergenceError: when GMIN stepping fails too.
@@ -269,13 +301,13 @@ class Circuit:
         total, steps = its, 0
         gm = gmin_start
         while gm >= 1e-13:
-            x, k, ok = self._newton(b, x, gm, None, None, max_iter, vstep, 1e-9, 1e-12)
+            x, k, ok = self._newton(b, x, gm, None, None, gmin_max_iter, vstep, 1e-9, 1e-12)
             total += k
             steps += 1
             if not ok:
                 raise ConvergenceError(f"GMIN stepping failed at gmin = {gm:g} S")
             gm /= 10.0
-        xs, k, ok = self._newton(b, x, 0.0, None, None, max_iter, vstep, reltol, vntol)
+        xs, k, ok = self._newton(b, x, 0.0, None, None, gmin_max_iter, vstep, reltol, vntol)
         if not ok:
             raise ConvergenceError("Newton failed after GMIN stepping")
         return OpResult(self, xs, total + k, steps)
