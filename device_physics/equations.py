@@ -308,7 +308,7 @@ def build_forms(ctx: Any) -> dict[str, Any]:
         rp = rp + Nt * cap_p
         rho = rho + Nt * (tr["donor"] - f)
         dfdt = a0 * f + a1 * f1 + a2 * f2
-        f_eqs.append((Nt * (dfdt - cap_n + cap_p) + c["treg"] * f) * v[3 + k] * dxv)
+        f_eqs.append((Nt * (dfdt - cap_n + cap_p) + c[f"treg{k}"] * f) * v[3 + k] * dxv)
 
     dndt = a0 * n + a1 * n1_ + a2 * n2_
     dpdt = a0 * p + a1 * p1_ + a2 * p2_

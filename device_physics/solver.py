@@ -102,24 +102,27 @@ class DDSolver:
         # cell ordering: cells are left to right (checked in interval_mesh)
         la = layer_arrays(device, sc)
         self.la = la
-        coef: dict[str, Any] = {}
-
-        def dg0(vals_per_layer: np.ndarray, name: str):
-            fn = fem.Function(self.Q, name=name)
-            fn.x.array[:] = np.asarray(vals_per_layer)[self.layer]
-            return fn
-
+        cols: dict[str, np.ndarray] = {}
         for key in ("eps", "thn", "thp", "mun", "mup", "C", "ksrh", "taun", "taup", "gam",
                     "brad"):
-            coef[key] = dg0(la[key], key)
-        coef["g_uv"] = dg0(la["alpha"] * sc.t0 / sc.N0, "g_uv")
-        coef["eta_brad"] = dg0(la["eta"] * la["brad"], "eta_brad")
-        has_trap = np.zeros(len(device.layers))
+            cols[key] = np.asarray(la[key], dtype=float)
+        cols["g_uv"] = la["alpha"] * sc.t0 / sc.N0
+        cols["eta_brad"] = la["eta"] * la["brad"]
         for k, tr in enumerate(self.traps):
             for key in ("Nt", "cn", "cp", "n1", "p1"):
-                coef[f"{key}{k}"] = dg0(tr[key], f"{key}{k}")
-            has_trap[tr["layer"]] = 1.0
-        coef["treg"] = dg0(np.where(has_trap > 0, 0.0, 1e-20), "treg")
+                cols[f"{key}{k}"] = np.asarray(tr[key], dtype=float)
+            # keeps the occupancy row regular where the trap is absent (f stays 0 there)
+            cols[f"treg{k}"] = np.where(tr["Nt"] > 0, 0.0, 1e-20)
+        # all per-layer parameters in one vector-valued DG0 function (one packed coefficient)
+        names = list(cols)
+        self.Pspace = fem.functionspace(self.mesh, ("DG", 0, (len(names),)))
+        self.params = fem.Function(self.Pspace, name="params")
+        table = np.stack([cols[nm] for nm in names], axis=1)  # (layers, m)
+        cell_dofs = self.Pspace.dofmap.list[:, 0]
+        pa = self.params.x.array.reshape(-1, len(names))
+        pa[cell_dofs] = table[self.layer[np.arange(len(self.layer))]]
+        self.param_names = names
+        coef: dict[str, Any] = {nm: self.params[i] for i, nm in enumerate(names)}
         self.coef = coef
         # Beer-Lambert attenuation exp(-int alpha dx) at the nodes (P1)
         alpha_cell = la["alpha"][self.layer]
@@ -184,6 +187,7 @@ class DDSolver:
         self.snes = self.problem.solver
         self.dx_tol = dx_tol
         self.n_abs = 1e-30
+        self.predictor = False
         self.max_it = max_it
         self.stats = NewtonStats()
         self._last_dx = np.inf
@@ -558,7 +562,11 @@ def _transient_step(self: DDSolver, dt: float, V: float, uv: float, order: int,
     self.a0.value, self.a1.value, self.a2.value = a
     self.set_uv(uv)
     V_old = self.V_applied
-    self.u.x.array[:] = self.u1.x.array
+    if order == 2 and dt_prev is not None and self.predictor:
+        # linear predictor (history of the same smooth stretch)
+        self.u.x.array[:] = self.u1.x.array + (self.u1.x.array - self.u2.x.array) * (dt / dt_prev)
+    else:
+        self.u.x.array[:] = self.u1.x.array
     self._set_bias(V)
     try:
         return self.newton()
