@@ -23,3 +23,15 @@ class CompactConfig:
     """Cycle-to-cycle noise of one state update (relative standard deviation)."""
     read_noise: float = param(0.005, lo=0.0, hi=1.0)
     """Read noise of current and light (relative standard deviation)."""
+    preset: str = param("paper", choices=("paper",))
+    """Preset used when no physics traces are fitted, and as the physics fit's start point."""
+    physics_study: str = "nlem"
+    """Study folder of the physics traces: ``results/device/<physics_study>/<protocol>.h5``."""
+    physics_protocols: list[str] = param(default_factory=lambda: [
+        "pulses_10", "pulses_30", "pulses_50", "ppf_10ms", "ppf_100ms", "ppf_1s", "ppf_10s",
+        "decay", "uv_reset"])
+    """Physics protocols fitted at once by ``fit_compact`` (names of config/protocols/*.yaml)."""
+    fit_max_nfev: int = param(200, lo=1, hi=100000)
+    """Function-evaluation cap of the least-squares fit to the physics traces."""
+    v_read: float = param(4.0, lo=0.1, hi=8.0)
+    """Read voltage of the level table and the conductances [V] (paper Fig. 2h: 4 V)."""

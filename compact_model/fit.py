@@ -350,7 +350,8 @@ def nlem_json(model: NLEM, fitted_on: Sequence[str], residuals: Mapping[str, Any
 
 
 def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
-               preset: str = "paper", max_nfev: int = 200, config: Any = None) -> dict[str, Any]:
+               preset: str = "paper", max_nfev: int = 200, config: Any = None,
+               variability: Variability | None = None) -> dict[str, Any]:
     """Write ``nlem.json``: fit the physics traces when given, else the preset's paper fit.
 
     Args:
@@ -359,11 +360,12 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         preset: Preset used as the starting point (and the result without traces).
         max_nfev: Function-evaluation cap of the physics fit.
         config: Config section stamped into the provenance.
+        variability: Noise spreads stored with the model (default: the preset's).
     """
     from compact_model import load
     from lemsim.io import write_json
 
-    start = load(preset)
+    start = load(preset, variability=variability)
     if trace_paths:
         traces = read_traces(trace_paths, start.params.area)
         log.info("fitting %d physics traces: %s", len(traces), [t.name for t in traces])
@@ -377,6 +379,19 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         rel = {k: fast_paper_metrics(start.params)[k] / PAPER[k] - 1.0 for k in PAPER_WEIGHTS}
         doc = nlem_json(start, list(PAPER_WEIGHTS), {"relative_to_paper": rel})
     write_json(out_path, doc, config)
+    return doc
+
+
+def run_fit_compact(out_json: str | Path, out_report: str | Path,
+                    trace_paths: Sequence[str | Path], cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Rule ``fit_compact``: :func:`build_nlem` from the ``compact`` config section, then the
+    fit-report figure."""
+    from compact_model.figures import fit_report
+
+    var = Variability(d2d=cfg["d2d_sigma"], c2c=cfg["c2c_sigma"], read=cfg["read_noise"])
+    doc = build_nlem(out_json, trace_paths, preset=cfg["preset"], max_nfev=cfg["fit_max_nfev"],
+                     config=dict(cfg), variability=var)
+    fit_report(out_json, out_report, trace_paths)
     return doc
 
 

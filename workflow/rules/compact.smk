@@ -1,0 +1,51 @@
+# Compact N-LEM model (compact_model): fit to the physics traces, or the paper preset when the
+# physics stage is off or compact.source is "paper"; then the device panels and the fit report.
+
+COMPACT = section("compact")
+_USE_PHYSICS = COMPACT["source"] == "physics" and config["device"]["enabled"]
+COMPACT_TRACES = (
+    expand(
+        f"{RES}/device/{COMPACT['physics_study']}/{{p}}.h5", p=COMPACT["physics_protocols"]
+    )
+    if _USE_PHYSICS
+    else []
+)
+COMPACT_FIGS = [
+    f"{RES}/figures/compact_{name}.png"
+    for name in ("fig2c_epsc_epsb", "fig2f_gains", "fig2g_ppf", "figS15_decay", "figS16_uv_reset")
+]
+
+ALL += [f"{RES}/compact/nlem.json", f"{RES}/figures/compact_fit_report.png", *COMPACT_FIGS]
+
+
+rule fit_compact:
+    input:
+        traces=COMPACT_TRACES,
+    output:
+        json=f"{RES}/compact/nlem.json",
+        report=f"{RES}/figures/compact_fit_report.png",
+    params:
+        compact=COMPACT,
+    log:
+        f"{LOGS}/compact/fit_compact.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/compact_fit.py"
+
+
+rule compact_figures:
+    input:
+        json=f"{RES}/compact/nlem.json",
+    output:
+        COMPACT_FIGS,
+    log:
+        f"{LOGS}/compact/compact_figures.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/compact_figures.py"
