@@ -115,6 +115,54 @@ def after_train(model: NLEM, n: int, uv: float, duration: float, samples: int = 
     return tr.t, tr.I, baseline
 
 
+def iv_sweeps(model: NLEM, n_scans: int = 3, v_max: float = 6.0, dv: float = 0.1,
+              rate: float = 10.0) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Consecutive dark 0 -> v_max -> 0 V staircase sweeps (D1, D13) from the erased state.
+
+    Args:
+        n_scans: Number of consecutive scans.
+        v_max: Turning voltage [V].
+        dv: Voltage step [V].
+        rate: Sweep rate [V/s] (the paper gives none; 10 V/s assumed: 0.1 V steps of 10 ms).
+
+    Returns:
+        Per scan ``(V, I [A], L [photons/s])`` sampled at the end of every step.
+    """
+    up = np.arange(dv, v_max + dv / 2, dv)
+    volts = np.r_[up, up[::-1][1:], 0.0]
+    st = State(np.zeros(1), np.zeros(1))
+    out = []
+    for _ in range(n_scans):
+        ws = []
+        for v in volts:
+            st = model._advance(st, [(float(v), 0.0, dv / rate)])
+            ws.append(float(st.w[0]))
+        w = np.array(ws)
+        out.append((volts.copy(), model.current(volts, w), model.light(volts, w)))
+    return out
+
+
+def loop_area(v: np.ndarray, i: np.ndarray) -> float:
+    """Signed loop integral of I dV [W] over one closed sweep (negative: counter-clockwise)."""
+    vv = np.r_[0.0, v]
+    ii = np.r_[0.0, i]
+    return float(np.sum(0.5 * (ii[1:] + ii[:-1]) * np.diff(vv)))
+
+
+def uv_read_ratio(model: NLEM, n_read: int = 10, v_read: float = 4.0) -> float:
+    """D9: after 50 paper pulses, ``n_read`` read pulses (4 V, 30 ms) with UV (70 mW/cm²) on
+    vs off; ratio of the last read currents (below 1: UV suppresses)."""
+    _, st = simulate(model, train(50)[:-1])
+    res = []
+    for uv in (UV_PAPER, 0.0):
+        segs = []
+        for _ in range(n_read):
+            segs += [(0.0, uv, INTERVAL), (v_read, uv, WIDTH)]
+        tr, _ = simulate(model, segs, state=st)
+        res.append(tr.I[-1])
+    return float(res[0] / res[1])
+
+
 def paper_metrics(model: NLEM) -> dict[str, float]:
     """D3-D12 computed on the compact model with the protocols above."""
     a10, b10 = train_peaks(model, 10)
@@ -136,8 +184,28 @@ def paper_metrics(model: NLEM) -> dict[str, float]:
         "D8_ppf_first": float(ppf[0]), "D8_ppf_last": float(ppf[-1]),
         "D8_ppf_n_exp": fit.n_exp, "D8_ppf_tau1_s": fit.taus[0],
         "D8_ppf_tau2_s": fit.taus[1] if fit.n_exp == 2 else float("nan"),
+        "D9_uv_on_off_ratio": uv_read_ratio(model),
         "D10_decay_s": decay, "D11_uv_reset_s": reset, "D12_ratio": reset / decay,
+        **iv_metrics(model),
     }
+
+
+def iv_metrics(model: NLEM) -> dict[str, float]:
+    """D1 (3 scans) and D13 (15 cyclic scans) from :func:`iv_sweeps`.
+
+    D13 counts the scans whose conductance at the turning voltage differs from the previously
+    counted one by more than the read noise (``model.variability.read`` relative).
+    """
+    scans = iv_sweeps(model, 15)
+    out: dict[str, float] = {}
+    for k, (v, i, lum) in enumerate(scans[:3]):
+        top = int(np.argmax(v))
+        out[f"D1_loop_area_W_scan{k + 1}"] = loop_area(v, i)
+        out[f"D1_I_6V_A_scan{k + 1}"] = float(i[top])
+        out[f"D1_L_6V_scan{k + 1}"] = float(lum[top])
+    g = np.array([i[int(np.argmax(v))] / v.max() for v, i, _ in scans])
+    out["D13_levels"] = float(metrics.distinguishable_levels(g, model.variability.read * g))
+    return out
 
 
 def write_device_h5(path, trace: Trace, area: float, protocol: str = "", config=None) -> None:

@@ -79,3 +79,13 @@ def test_build_nlem_json_round_trip(tmp_path):
                                rtol=1e-15)
     assert "provenance" in data
     assert doc["model"] == data["model"]
+
+
+def test_paper_preset_d1_d9_d13(paper_metrics):
+    m = paper_metrics
+    for k in (1, 2, 3):
+        assert m[f"D1_loop_area_W_scan{k}"] < 0  # counter-clockwise I-V loop
+    assert m["D1_I_6V_A_scan1"] < m["D1_I_6V_A_scan2"] < m["D1_I_6V_A_scan3"]
+    assert m["D1_L_6V_scan1"] < m["D1_L_6V_scan2"] < m["D1_L_6V_scan3"]
+    assert m["D9_uv_on_off_ratio"] < 1.0  # UV suppresses the read current
+    assert m["D13_levels"] >= 10  # 15 scans, read noise 0.5 %: most scans distinguishable
