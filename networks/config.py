@@ -61,24 +61,83 @@ class UPENNConfig:
     """Base width (channels of the stem) of the ResNet-50 layout (paper: 64)."""
     image_size: int = param(32, lo=8)
     """Input image side, in pixels (paper: 224)."""
-    epochs: int = param(5, lo=1)
+    epochs: int = param(3, lo=1)
     """Pre-learning epochs."""
-    train_samples: int = param(4000, lo=10)
-    """Pre-learning samples."""
+    train_samples: int = param(2000, lo=10)
+    """Pre-learning samples (seeded subset of the pre-learning set)."""
+    pretrain_dataset: str = "fashion_mnist"
+    """Pre-learning set (``networks.data`` name; the paper used ImageNet)."""
+    batch_size: int = param(64, lo=1)
+    """Mini-batch size of pre-learning and re-learning."""
+    lr: float = param(0.05, lo=0.0, lo_open=True)
+    """Peak learning rate (SGD, momentum 0.9, cosine decay)."""
+    optimizer: str = param("sgd", choices=("sgd", "adam"))
+    """Optimiser (plain SGD shows vanishing gradients; Adam rescales them)."""
+    variants: list[str] = field(
+        default_factory=lambda: ["upenn", "contrast_net", "contrast_net_nobn", "upenn_nobn"]
+    )
+    """Networks run: ``upenn``, ``contrast_net``, and their ``_nobn`` (no BatchNorm) variants."""
+    datasets: list[str] = field(
+        default_factory=lambda: ["mnist", "animal_mnist", "digits", "lfw", "textures",
+                                 "pneumoniamnist", "photo_patches", "sample_patches"]
+    )
+    """The 8 unseen sets of the transfer tests (``photo_patches``/``sample_patches``: crops of
+    the photos inside the scikit-image / scikit-learn wheels, one class per photo)."""
+    k_shot: int = param(10, lo=1)
+    """Labelled examples per class of the nearest-class-mean classifier ("without training")."""
+    eval_samples: int = param(500, lo=10)
+    """Test samples per unseen set (seeded subset)."""
+    relearn_samples: int = param(300, lo=10)
+    """Training samples per unseen set for re-learning."""
+    relearn_epochs: int = param(3, lo=1)
+    """Re-learning epochs."""
+    analog: bool = True
+    """Run the networks on the simulated N-LEM layers (False: digital layers)."""
+    levels_per_sign: int = param(15, lo=2, hi=256)
+    """Reachable conductance levels per device of a pair (paper: 15)."""
+    dac_bits: int = param(8, lo=0, hi=24)
+    """Input DAC bits (0 = ideal)."""
+    adc_bits: int = param(8, lo=0, hi=24)
+    """Output ADC bits (0 = ideal)."""
+    prog_noise: float = param(0.02, lo=0.0, hi=1.0)
+    """Programming noise, std as a fraction of the conductance range."""
+    read_noise: float = param(0.01, lo=0.0, hi=1.0)
+    """Read noise, std as a fraction of the ADC full scale."""
+    nonlinearity: bool = True
+    """Apply the N-LEM I-V curve to the input voltage (through a pre-distorting DAC)."""
+    compact_model: str = "paper"
+    """Compact-model preset name or path of ``nlem.json``."""
 
 
 @dataclass
 class USRNNConfig:
     """USRNN super-resolution experiments (Fig. 6)."""
 
-    channels: int = param(16, lo=1)
+    channels: int = param(16, lo=1, hi=512)
     """Feature channels of the CIBlocks (paper: 64)."""
-    patch: int = param(48, lo=8)
+    n_blocks: int = param(43, lo=1, hi=200)
+    """CIBlocks of the USRNN body (paper: 43, giving 133 layers at ×2 and 135 at ×4)."""
+    baseline_channels: int = param(16, lo=1, hi=512)
+    """Feature channels of VDSR and SRResNet (paper: 64; SRCNN keeps its 64-32)."""
+    patch: int = param(48, lo=8, hi=512)
     """Side of the LR training patches, in pixels (paper: 48)."""
+    batch: int = param(8, lo=1, hi=1024)
+    """Patches per training batch."""
+    lr: float = param(1e-3, lo=1e-6, hi=1.0)
+    """Initial Adam learning rate (cosine decay to 1/100 of it)."""
     iterations: int = param(2000, lo=1)
-    """×2 training iterations."""
+    """×2 training iterations (the same for every network)."""
     finetune_iterations: int = param(500, lo=1)
-    """×4 fine-tuning iterations of the upsampler and tail."""
+    """×4 fine-tuning iterations of the upsampler and tail (every network alike)."""
+    eval_points: int = param(6, lo=1, hi=100)
+    """Set5 evaluations per training run of the USRNNs (the epochs of Fig. 6f)."""
+    train_data: str = "sr_train"
+    """Training images: ``sr_train`` (offline photos) or a folder of HR images (DIV2K)."""
+    methods: list[str] = field(
+        default_factory=lambda: ["usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet"])
+    """Trained methods (``usrnn_hw`` = hardware-aware USRNN, ``usrnn`` = its digital twin)."""
+    show_image: str = "set5/butterfly"
+    """``set/name`` of the image of Fig. 6b-e (crops of every method)."""
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""SRResNet (Ledig et al., CVPR 2017), the generator of SRGAN trained with MSE only.
+
+conv 9×9 - PReLU, 16 residual blocks [conv-BN-PReLU-conv-BN + skip], conv-BN + long skip,
+an upsampler of [conv (C → 4C) - PixelShuffle(2) - PReLU] per ×2 stage, conv 9×9 to RGB.
+Paper width C = 64. No adversarial loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from networks.archs import register_arch
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.PReLU(c),
+                                  nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def _upsampler(c: int, scale: int) -> nn.Sequential:
+    if scale not in (2, 4):
+        raise ValueError(f"scale = {scale}: allowed 2 or 4")
+    layers: list[nn.Module] = []
+    for _ in range({2: 1, 4: 2}[scale]):
+        layers += [nn.Conv2d(c, 4 * c, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(c)]
+    return nn.Sequential(*layers)
+
+
+@register_arch("srresnet")
+class SRResNet(nn.Module):
+    """SRResNet.
+
+    Args:
+        scale: Magnification, 2 or 4.
+        channels: Feature channels (paper: 64).
+        n_blocks: Residual blocks (paper: 16).
+    """
+
+    def __init__(self, scale: int = 2, channels: int = 64, n_blocks: int = 16) -> None:
+        super().__init__()
+        self.scale, self.channels = scale, channels
+        self.head = nn.Sequential(nn.Conv2d(3, channels, 9, padding=4), nn.PReLU(channels))
+        self.body = nn.Sequential(*[_ResBlock(channels) for _ in range(n_blocks)])
+        self.body_end = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1),
+                                      nn.BatchNorm2d(channels))
+        self.upsampler = _upsampler(channels, scale)
+        self.tail = nn.Conv2d(channels, 3, 9, padding=4)
+
+    def set_scale(self, scale: int) -> None:
+        """Replace the upsampler by a fresh one for ``scale`` (×4 transfer as for USRNN)."""
+        device = next(self.parameters()).device
+        self.upsampler = _upsampler(self.channels, scale).to(device)
+        self.scale = scale
+
+    def finetune_parameters(self) -> list[nn.Parameter]:
+        """Parameters trained by the ×4 fine-tuning: upsampler and tail conv."""
+        return [*self.upsampler.parameters(), *self.tail.parameters()]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.head(x)
+        f = f + self.body_end(self.body(f))
+        return self.tail(self.upsampler(f))

@@ -1,0 +1,74 @@
+"""Building the SR methods by name and saving/loading them as self-describing files.
+
+A model file (``model_x2.pt``) holds the registry name, the build arguments (a hardware
+config as plain data) and the weights, so ``python -m networks upscale`` can rebuild it
+without the experiment's config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lemsim.io import atomic_path
+from networks.archs import build_model
+
+METHODS = ("usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet", "bicubic")
+"""Method names of the Fig. 6 comparison (``usrnn_hw``: hardware-aware USRNN)."""
+
+
+def method_spec(method: str, channels: int = 16, n_blocks: int = 43,
+                baseline_channels: int = 16, hw: dict | None = None
+                ) -> tuple[str, dict[str, Any]]:
+    """(registry name, build kwargs without ``scale``) of a method of the comparison.
+
+    Args:
+        method: One of :data:`METHODS`.
+        channels: USRNN width.
+        n_blocks: USRNN CIBlocks.
+        baseline_channels: VDSR and SRResNet width.
+        hw: ``HardwareConfig`` fields of ``usrnn_hw`` (None: its defaults).
+    """
+    if method == "usrnn_hw":
+        return "usrnn", {"channels": channels, "n_blocks": n_blocks, "hw": dict(hw or {})}
+    if method == "usrnn":
+        return "usrnn", {"channels": channels, "n_blocks": n_blocks}
+    if method in ("vdsr", "srresnet"):
+        return method, {"channels": baseline_channels}
+    if method in ("srcnn", "bicubic"):
+        return method, {}
+    raise ValueError(f"method = {method!r}: allowed {METHODS}")
+
+
+def build(arch: str, kwargs: dict[str, Any], scale: int) -> nn.Module:
+    """Build ``arch`` with ``kwargs`` at ``scale`` (a ``hw`` dict becomes a HardwareConfig)."""
+    kw = dict(kwargs)
+    if kw.get("hw") is not None:
+        from networks.layers import HardwareConfig
+
+        kw["hw"] = HardwareConfig.from_dict(kw["hw"])
+    return build_model(arch, scale=scale, **kw)
+
+
+def save_model(path: str | Path, model: nn.Module, arch: str, kwargs: dict[str, Any]) -> Path:
+    """Write a self-describing model file atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({"arch": arch, "kwargs": kwargs, "scale": int(model.scale),
+                    "state_dict": model.state_dict()}, tmp)
+    return Path(path)
+
+
+def load_model(path: str | Path, map_location: str = "cpu") -> nn.Module:
+    """Rebuild a model written by :func:`save_model` (in eval mode)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint = {str(p)!r} does not exist")
+    d = torch.load(p, map_location=map_location, weights_only=False)
+    if not isinstance(d, dict) or "arch" not in d:
+        raise ValueError(f"checkpoint = {str(p)!r} is not a model file of networks.sr.models")
+    model = build(d["arch"], d["kwargs"], d["scale"])
+    model.load_state_dict(d["state_dict"])
+    return model.eval()
