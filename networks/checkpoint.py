@@ -102,3 +102,50 @@ def restore_checkpoint(ckpt: dict[str, Any], rng: bool = True, **objects: Any) -
     if rng and "rng" in ckpt:
         set_rng_state(ckpt["rng"])
     return ckpt
+
+
+def save_model(path: str | os.PathLike[str], model: torch.nn.Module, arch: str,
+               kwargs: dict[str, Any], **meta: Any) -> Path:
+    """Save a trained model with what rebuilds it (registry name and constructor arguments).
+
+    Args:
+        path: Target ``model.pt``.
+        model: The module (its state dict is stored, device states and noise seeds included).
+        arch: Registry name (``networks.archs.build_model``).
+        kwargs: Constructor arguments; a ``hw`` :class:`HardwareConfig` is stored as a dict.
+        **meta: Extra plain values (class names, dataset, ...).
+    """
+    kw = dict(kwargs)
+    if kw.get("hw") is not None and hasattr(kw["hw"], "to_dict"):
+        kw["hw"] = kw["hw"].to_dict()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save({"arch": arch, "kwargs": kw, "state_dict": model.state_dict(), "meta": meta},
+                   tmp)
+    return path
+
+
+def load_model(path: str | os.PathLike[str], map_location: Any = "cpu"
+               ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by :func:`save_model`; returns ``(model, meta)``.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a :func:`save_model` file.
+    """
+    from networks.archs import build_model
+    from networks.layers import HardwareConfig
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint = {str(path)!r}: no such file")
+    blob = torch.load(path, map_location=map_location, weights_only=False)
+    if not isinstance(blob, dict) or "arch" not in blob:
+        raise ValueError(f"checkpoint = {str(path)!r}: not a model file (no 'arch' entry)")
+    kw = dict(blob["kwargs"])
+    if isinstance(kw.get("hw"), dict):
+        kw["hw"] = HardwareConfig.from_dict(kw["hw"])
+    model = build_model(blob["arch"], **kw)
+    model.load_state_dict(blob["state_dict"])
+    return model, dict(blob.get("meta", {}))

@@ -6,7 +6,7 @@ UPENN: stem conv, 16 bottleneck CIBlocks in stages [3, 4, 6, 3] (1×1 → 3×3 �
 Contrast Net: the same bodies without any cross-layer path (and so without projections):
 1 + 48 + 1 = 50 weighted layers.
 
-The stem is a 3×3 stride-1 conv for inputs below 64 px (28-32 px default scale) and the
+The stem is a 3×3 conv (stride 2 by default) for inputs below 64 px (28-32 px default scale), the
 ResNet 7×7 stride-2 conv + 3×3 max-pool from 64 px up (224 px paper scale). BatchNorm after
 every conv is optional (``batchnorm=False`` is the hardware-faithful variant).
 """
@@ -64,12 +64,16 @@ class ResNet50Layout(nn.Module):
         cross_layer: True = UPENN (optical skips), False = Contrast Net.
         batchnorm: BatchNorm after every conv.
         hw: Hardware description of every layer; None = digital.
+        stem_stride: Stride of the 3×3 stem below 64 px (2: stage 1 at half the input side,
+            like the ResNet stem's 1/4 at 224 px but keeping 28-32 px inputs usable).
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, base_width: int = 64,
                  width_mult: float = 1.0, input_size: int = 224, cross_layer: bool = True,
-                 batchnorm: bool = True, hw: HardwareConfig | None = None):
+                 batchnorm: bool = True, hw: HardwareConfig | None = None, stem_stride: int = 2):
         super().__init__()
+        if stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride = {stem_stride}: allowed 1, 2")
         for name, val, lo in (("num_classes", num_classes, 1), ("in_channels", in_channels, 1),
                               ("input_size", input_size, 8)):
             if int(val) < lo:
@@ -89,7 +93,7 @@ class ResNet50Layout(nn.Module):
                 _norm(w, batchnorm), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
         else:
             self.stem = nn.Sequential(
-                AnalogConv2d(in_channels, w, 3, padding=1, bias=bias, hw=hw),
+                AnalogConv2d(in_channels, w, 3, stride=stem_stride, padding=1, bias=bias, hw=hw),
                 _norm(w, batchnorm), nn.ReLU())
         stages = []
         cin = w

@@ -41,7 +41,7 @@ def test_stage_outputs_and_head_replacement():
     m = build_model("upenn", base_width=2, width_mult=2.0, input_size=32, num_classes=5)
     outs = m.stage_outputs(torch.rand(2, 1, 32, 32))
     assert [o.shape[1] for o in outs] == [16, 32, 64, 128]
-    assert [o.shape[-1] for o in outs] == [32, 16, 8, 4]
+    assert [o.shape[-1] for o in outs] == [16, 8, 4, 2]
     m.replace_head(7)
     assert m(torch.rand(2, 1, 32, 32)).shape == (2, 7)
 
