@@ -2,8 +2,8 @@
 
 Unit of work per device: one pulse update (5 V, 30 ms, both trap populations) plus current and
 light evaluation at the read voltage, by the fused Numba kernel
-(:data:`compact_model.kernels.pulse_read_parallel`). Peers, measured in the same run,
-interleaved, several repetitions, medians:
+(:func:`compact_model.kernels.pulse_read`; float32 states run in float32 arithmetic). Peers,
+measured in the same run, interleaved, several repetitions, medians:
 
 * ``numpy copy``: ``np.copyto`` of the same state arrays, the memory-bandwidth bound. The ratio
   compares effective bandwidths: the kernel reads 2 and writes 4 arrays per update; a copy
@@ -52,14 +52,14 @@ def main() -> dict:
         rng = np.random.default_rng(0)
         ws = rng.uniform(0, 0.5, n).astype(dtype)
         wf = rng.uniform(0, PAPER.f_fast, n).astype(dtype)
-        out = [np.empty_like(ws) for _ in range(4)]
+        out = tuple(np.empty_like(ws) for _ in range(4))
         cp = [np.empty_like(ws), np.empty_like(ws)]
-        kernels.pulse_read_parallel(ws[:10], wf[:10], 5.0, 0.03, 4.0, pk,
-                                    *(o[:10] for o in out))  # compile / load cache
+        c = kernels.pulse_read_consts(5.0, 0.03, 4.0, pk, dtype)
+        kernels.pulse_read_parallel(ws[:10], wf[:10], c, *(o[:10] for o in out))  # compile
         t_k, t_c, t_r = [], [], []
         for _ in range(args.reps):
             t0 = time.perf_counter()
-            kernels.pulse_read_parallel(ws, wf, 5.0, 0.03, 4.0, pk, *out)
+            kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk, out=out)
             t_k.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             np.copyto(cp[0], ws)

@@ -119,47 +119,64 @@ def _step_kernel(ws, wf, v, uv, dt, pk, ks, xi, c2c, out_s, out_f):
         out_f[i] = nf
 
 
-def _pulse_read_kernel(ws, wf, v, dt, v_read, pk, out_s, out_f, out_i, out_l):
-    """Fused pulse update + read of I and L at ``v_read`` (the benchmark's unit of work).
+def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
+                      dtype=np.float64) -> np.ndarray:
+    """Per-call constants of the fused pulse+read kernel (voltage shared by all devices).
 
-    The voltage is shared by all devices, so every per-call factor (capture drive, decay
-    factors, fixed points, voltage terms of I and L) is hoisted out of the device loop; per
-    device remain two affine updates, one power and one expm1 (the same equations as
-    :func:`_step1`, :func:`_current1`, :func:`_light1`, checked against them in the tests).
+    Every factor that does not depend on the device (capture drive, decay factors, fixed
+    points, voltage terms of I and L) is computed once here in float64 and handed to the
+    kernel in the state's dtype, so a float32 state runs entirely in float32 arithmetic.
+    Order: xs, es, cs, xf, ef, cf, g_max-1, ci, leak, cl, gamma_l, eta_k, 1/w_eta, 0, 1.
     """
-    n = ws.size
-    if v > pk[P_V_BI]:
-        drive = math.exp((v - pk[P_V_REF]) / pk[P_V_CAP])
-    else:
-        drive = 0.0
+    drive = math.exp((v - pk[P_V_REF]) / pk[P_V_CAP]) if v > pk[P_V_BI] else 0.0
     cf = pk[P_F_FAST]
     cs = 1.0 - cf
     k = pk[P_K_SLOW] * drive
     a = k + 1.0 / pk[P_TAU_SLOW]
-    xs = k * cs / a
-    es = math.exp(-a * dt)
+    xs, es = k * cs / a, math.exp(-a * dt)
     k = pk[P_K_FAST] * drive
     a = k + 1.0 / pk[P_TAU_FAST]
-    xf = k * cf / a
-    ef = math.exp(-a * dt)
-    gm1 = pk[P_G_MAX] - 1.0
+    xf, ef = k * cf / a, math.exp(-a * dt)
     ui = max(v_read - pk[P_V_BI], 0.0) / (pk[P_V_REF] - pk[P_V_BI])
-    ci = pk[P_I_REF] * ui ** pk[P_ALPHA_I]
-    leak = pk[P_G_LEAK] * v_read
     ul = max(v_read - pk[P_V_ON_L], 0.0) / (pk[P_V_REF] - pk[P_V_ON_L])
-    cl = pk[P_PHI_REF] * ul ** pk[P_ALPHA_L]
     we = pk[P_W_ETA]
-    eta_k = (pk[P_ETA_MAX] - 1.0) / (-math.expm1(-1.0 / we))
-    gam = pk[P_GAMMA_L]
+    return np.array([
+        xs, es, cs, xf, ef, cf, pk[P_G_MAX] - 1.0, pk[P_I_REF] * ui ** pk[P_ALPHA_I],
+        pk[P_G_LEAK] * v_read, pk[P_PHI_REF] * ul ** pk[P_ALPHA_L], pk[P_GAMMA_L],
+        (pk[P_ETA_MAX] - 1.0) / (-math.expm1(-1.0 / we)), 1.0 / we, 0.0, 1.0], dtype=dtype)
+
+
+def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
+    """Fused pulse update + read of I and L (the benchmark's unit of work).
+
+    ``c`` comes from :func:`pulse_read_consts`, in the dtype of the states; per device remain
+    two affine updates, one log and two exp (the equations of :func:`_step1`,
+    :func:`_current1`, :func:`_light1`, checked against the reference in the tests).
+    """
+    n = ws.size
+    xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
+    gm1, ci, leak, cl, gam, eta_k, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
+                                                    c[12], c[13], c[14])
     for i in nb.prange(n):
-        ns = min(max(xs + (ws[i] - xs) * es, 0.0), cs)
-        nf = min(max(xf + (wf[i] - xf) * ef, 0.0), cf)
+        ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
+        nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
         out_s[i] = ns
         out_f[i] = nf
         w = ns + nf
-        g = 1.0 + gm1 * w
+        g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = cl * math.exp(gam * math.log(g)) * (1.0 + eta_k * (1.0 - math.exp(-w / we)))
+        out_l[i] = cl * math.exp(gam * math.log(g)) * (one + eta_k * (one - math.exp(-w * iwe)))
+
+
+def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: float,
+               pk: np.ndarray, out: tuple[np.ndarray, ...] | None = None
+               ) -> tuple[np.ndarray, ...]:
+    """One pulse (``v`` [V], ``dt`` [s]) on all devices, then I [A] and L [photons/s] at
+    ``v_read``; float32 states run in float32. Returns ``(ws, wf, I, L)``."""
+    out = out or tuple(np.empty_like(ws) for _ in range(4))
+    c = pulse_read_consts(v, dt, v_read, pk, ws.dtype)
+    pick(pulse_read_serial, pulse_read_parallel, ws.size)(ws, wf, c, *out)
+    return out
 
 
 def _iv_kernel(v, w, pk, gs, out_i, out_l):

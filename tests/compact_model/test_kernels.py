@@ -65,10 +65,19 @@ def test_fused_pulse_read_matches_reference(pk):
     n = 5000
     ws = rng.uniform(0, 1 - PAPER.f_fast, n)
     wf = rng.uniform(0, PAPER.f_fast, n)
-    out = [np.empty(n) for _ in range(4)]
-    kernels.pulse_read_serial(ws, wf, 5.0, 0.03, 4.0, pk, *out)
+    out = kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk)
     s, f = reference.step(ws, wf, 5.0, 0.0, 0.03, pk)
     np.testing.assert_allclose(out[0], s, rtol=0, atol=1e-12)
     np.testing.assert_allclose(out[1], f, rtol=0, atol=1e-12)
     np.testing.assert_allclose(out[2], reference.current(4.0, s + f, pk), rtol=1e-12)
     np.testing.assert_allclose(out[3], reference.light(4.0, s + f, pk), rtol=1e-12)
+
+
+def test_fused_pulse_read_float32(pk):
+    ws = np.linspace(0, 0.9, 300).astype(np.float32)
+    wf = np.linspace(0, PAPER.f_fast, 300).astype(np.float32)
+    out = kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk)
+    assert all(o.dtype == np.float32 for o in out)
+    ref = kernels.pulse_read(ws.astype(np.float64), wf.astype(np.float64), 5.0, 0.03, 4.0, pk)
+    for a, b in zip(out, ref, strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7 * float(np.max(b)))  # float32
