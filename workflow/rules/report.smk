@@ -10,7 +10,7 @@ rule paper_table:
     output:
         report(
             f"{RES}/tables/paper_vs_sim.csv",
-            caption="report/paper_table.rst",
+            caption="../report/paper_table.rst",
             category="Paper vs simulation",
         ),
     params:
@@ -26,7 +26,7 @@ rule paper_table:
 
 rule provenance:
     output:
-        report(f"{RES}/provenance.json", caption="report/provenance.rst", category="Provenance"),
+        report(f"{RES}/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     params:
         config=config,
     log:
