@@ -56,8 +56,13 @@ def main() -> dict:
         cp = [np.empty_like(ws), np.empty_like(ws)]
         c = kernels.pulse_read_consts(5.0, 0.03, 4.0, pk, dtype)
         kernels.pulse_read_parallel(ws[:10], wf[:10], c, *(o[:10] for o in out))  # compile
-        t_k, t_c, t_r = [], [], []
+        v1, u1, k1, x1 = np.array([5.0]), np.zeros(1), np.ones(1), np.zeros(1)
+        kernels.step(ws[:10], wf[:10], v1, u1, 0.03, pk, k1, x1, 0.0)  # compile
+        t_k, t_c, t_r, t_u = [], [], [], []
         for _ in range(args.reps):
+            t0 = time.perf_counter()
+            kernels.step(ws, wf, v1, u1, 0.03, pk, k1, x1, 0.0, out_s=out[0], out_f=out[1])
+            t_u.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk, out=out)
             t_k.append(time.perf_counter() - t0)
@@ -79,6 +84,10 @@ def main() -> dict:
         name = np.dtype(dtype).name
         rows[f"numba fused ({name})"] = (tk, n / tk, bw_k)
         rows[f"numpy copy ({name})"] = (tc, 2 * n / tc, bw_c)
+        tu = statistics.median(t_u)
+        bw_u = 4 * n * item / tu  # update only: 2 arrays read, 2 written
+        rows[f"numba update only ({name})"] = (tu, n / tu, bw_u)
+        result[f"bandwidth_ratio_update_only_{name}"] = bw_u / bw_c
         result[f"bandwidth_ratio_{name}"] = bw_k / bw_c
         result[f"updates_per_s_{name}"] = n / tk
         if t_r:

@@ -81,3 +81,17 @@ def test_fused_pulse_read_float32(pk):
     ref = kernels.pulse_read(ws.astype(np.float64), wf.astype(np.float64), 5.0, 0.03, 4.0, pk)
     for a, b in zip(out, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7 * float(np.max(b)))  # float32
+
+
+@pytest.mark.parametrize("v", [5.0, 1.0, -2.0])
+def test_hoisted_step_path_matches_reference(pk, v):
+    # shared voltage, no UV, no device spread: the kernel's hoisted branch
+    rng = np.random.default_rng(8)
+    n = 1500
+    ws = rng.uniform(0, 1 - PAPER.f_fast, n)
+    wf = rng.uniform(0, PAPER.f_fast, n)
+    xi = rng.standard_normal(n)
+    a_s, a_f = kernels.step(ws, wf, np.array([v]), np.zeros(1), 0.03, pk, np.ones(1), xi, 0.1)
+    b_s, b_f = reference.step(ws, wf, v, 0.0, 0.03, pk, 1.0, xi, 0.1)
+    np.testing.assert_allclose(a_s, b_s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a_f, b_f, rtol=0, atol=1e-12)
