@@ -73,3 +73,28 @@ def read_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None 
         raise ValueError(f"sigma = {sigma!r}: must be >= 0")
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     return x * (1.0 + sigma * noise)
+
+
+def level_noise(m: NLEM, n_per_sign: int = 15, v_read: float = 4.0, devices: int = 200,
+                seed: int = 0, write_verify: bool = True, dtype: torch.dtype = torch.float32
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Programming-noise model of the level table, from simulated programming (seeded).
+
+    Each level is programmed on ``devices`` devices with the model's variability
+    (:meth:`NLEM.program`); the reached conductances are normalised like
+    :func:`levels_tensor`.
+
+    Returns:
+        ``(levels, mean, std)``: nominal normalised levels, mean and standard deviation of the
+        programmed normalised conductance per level, each of shape ``(n_per_sign,)``.
+    """
+    if devices < 2:
+        raise ValueError(f"devices = {devices!r}: must be >= 2")
+    table = m.levels(n_per_sign=n_per_sign, v_read=v_read)
+    g0, g1 = float(table.g[0]), float(table.g[-1])
+    targets = np.repeat(table.w[None, :], devices, axis=0)
+    w, _ = m.program(targets, np.random.default_rng(seed), write_verify=write_verify)
+    g = (m.conductance(w, v_read) - g0) / (g1 - g0)
+    nominal = (table.g - g0) / (g1 - g0)
+    return (torch.as_tensor(nominal, dtype=dtype), torch.as_tensor(g.mean(0), dtype=dtype),
+            torch.as_tensor(g.std(0), dtype=dtype))

@@ -112,3 +112,13 @@ def test_state_object_round_trip(m):
     out = m.pulse(st, n=2)
     assert isinstance(out, compact_model.State)
     assert np.all(out.ws <= 1 - m.params.f_fast + 1e-15) and np.all(out.wf <= m.params.f_fast)
+
+
+def test_level_noise_tensors(m):
+    lv, mean, std = torch_bridge.level_noise(m, devices=30, seed=1)
+    assert lv.shape == mean.shape == std.shape == (15,)
+    assert float(std[0]) == 0.0  # level 0 is the erased state: no programming needed
+    assert torch.all(std >= 0) and float(std.max()) < 0.05  # write-verify keeps errors small
+    torch.testing.assert_close(mean, lv, atol=0.03, rtol=0)  # tol 0.005 in w ~ 0.01-0.02 in g
+    lv2, mean2, std2 = torch_bridge.level_noise(m, devices=30, seed=1)
+    assert torch.equal(mean, mean2) and torch.equal(std, std2)  # seeded
