@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import h5py  # noqa: F401  # load h5py's HDF5 before dolfinx's (else h5py writes fail)
 import numpy as np
 
 from device_physics.equations import DDDevice, build_forms, layer_arrays, trap_arrays
@@ -54,11 +55,14 @@ class DDSolver:
         scaling: Scaling (default: :meth:`DDDevice.default_scaling`).
         dx_tol: Newton convergence: max |scaled update| (thermal voltages, occupancies).
         max_it: Maximum Newton iterations per solve.
+        linear_solver: ``mumps`` (LU with pivoting; robust on badly scaled rows) or
+            ``petsc`` (PETSc's LU without pivoting; faster on small well-scaled problems).
     """
 
     def __init__(self, device: DDDevice, x: np.ndarray | None = None,
                  cells_per_layer: int = 40, grading: float = 2.0,
-                 scaling: Scaling | None = None, dx_tol: float = 1e-9, max_it: int = 30) -> None:
+                 scaling: Scaling | None = None, dx_tol: float = 1e-9, max_it: int = 30,
+                 linear_solver: str = "petsc") -> None:
         from mpi4py import MPI  # noqa: F401
 
         import dolfinx.fem as fem
@@ -177,9 +181,11 @@ class DDSolver:
             "snes_divergence_tolerance": 1e300,
             "ksp_type": "preonly",
             "pc_type": "lu",
-            "pc_factor_zeropivot": 1e-300,
-            "pc_factor_mat_ordering_type": "natural",
+            "pc_factor_mat_solver_type": linear_solver,
         }
+        if linear_solver == "petsc":
+            opts["pc_factor_zeropivot"] = 1e-300
+            opts["pc_factor_mat_ordering_type"] = "natural"
         self._prefix = f"dd{id(self)}_"
         self.problem = fpetsc.NonlinearProblem(self.F, self.u, bcs=self.bcs,
                                                petsc_options=opts,
@@ -187,6 +193,11 @@ class DDSolver:
         self.snes = self.problem.solver
         self.dx_tol = dx_tol
         self.n_abs = 1e-30
+        self.f_tol = 1e-10
+        self.phi_margin = 200.0
+        self.ln_floor = -1e300
+        self.preset_bc = False
+        self._fstart = self._f0 = 0.0
         self.predictor = False
         self.max_it = max_it
         self.stats = NewtonStats()
@@ -205,6 +216,23 @@ class DDSolver:
             big = np.abs(ym) > 1.0
             ym[big] = np.sign(ym[big]) * (1.0 + np.log(np.abs(ym[big])))
             y[self._pot_mask] = ym
+            # quasi-Fermi potentials stay within the contact levels +- phi_margin (x - y is the
+            # new iterate)
+            xa = xv.getArray(readonly=True).reshape(-1, self.ncomp)
+            ya = y.reshape(-1, self.ncomp)
+            vs = self.V_applied / self.sc.Vt
+            lo, hi = min(vs, 0.0) - self.phi_margin, max(vs, 0.0) + self.phi_margin
+            for comp in (1, 2):
+                ya[:, comp] = np.clip(ya[:, comp], xa[:, comp] - hi, xa[:, comp] - lo)
+            # densities stay above exp(ln_floor) (physically zero): an absent carrier's
+            # quasi-Fermi potential cannot run away (that stalls Newton and makes rows singular)
+            if not hasattr(self, "_dof_thn"):
+                self._weighted_update(np.zeros(xa.size), xa.ravel())
+            psi_new = xa[:, 0] - ya[:, 0]
+            phn_max = psi_new + self._dof_thn - self.ln_floor
+            php_min = psi_new - self._dof_thp + self.ln_floor
+            ya[:, 1] = np.maximum(ya[:, 1], xa[:, 1] - phn_max)
+            ya[:, 2] = np.minimum(ya[:, 2], xa[:, 2] - php_min)
             return True
 
         self.snes.getLineSearch()
@@ -212,6 +240,7 @@ class DDSolver:
 
         def converged(snes, it, norms):  # noqa: ARG001
             if it == 0:
+                self._fstart = norms[2]
                 return 0
             dxv = snes.getSolutionUpdate().getArray()
             fn = norms[2]
@@ -219,7 +248,9 @@ class DDSolver:
                 return PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
             m = self._weighted_update(dxv, snes.getSolution().getArray())
             self._last_dx = m
-            if m < self.dx_tol:
+            if it == 1:
+                self._f0 = max(self._fstart, fn)
+            if m < self.dx_tol and (fn <= self.f_tol or fn <= 1e-10 * self._f0):
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             if it >= self.max_it:
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
@@ -331,6 +362,11 @@ class DDSolver:
 
         self._nan = False
         backup = self.u.x.array.copy()
+        # start with the Dirichlet values in place (else the jump of a contact value is a
+        # Newton update and gets log-damped like any other)
+        if self.preset_bc:
+            for bc in self.bcs:
+                bc.set(self.u.x.array)
         self.problem.solve()
         reason = self.snes.getConvergedReason()
         its = self.snes.getIterationNumber()

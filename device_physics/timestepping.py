@@ -183,7 +183,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
         try:
             from tqdm import tqdm
 
-            bar = tqdm(total=t_end, unit="s", desc="protocol", leave=False)
+            bar = tqdm(total=t_end, unit="s", desc="protocol", leave=False, mininterval=5.0)
         except ImportError:  # pragma: no cover
             bar = None
     u_prev2 = s.u2.x.array.copy()

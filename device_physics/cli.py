@@ -1,0 +1,38 @@
+"""Command line: ``python -m device_physics run --stack S.yaml --protocol P.yaml -o out.h5``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    ap = argparse.ArgumentParser(prog="python -m device_physics",
+                                 description="Drift-diffusion of a layered device (dolfinx).")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a protocol on a stack and write the HDF5 output")
+    r.add_argument("--stack", required=True, help="stack YAML file")
+    r.add_argument("--protocol", required=True, help="protocol YAML file")
+    r.add_argument("-o", "--out", required=True, help="output .h5 file")
+    r.add_argument("--cells-per-layer", type=int, default=40)
+    r.add_argument("--grading", type=float, default=2.0)
+    r.add_argument("--rtol", type=float, default=1e-3)
+    r.add_argument("--no-xdmf", action="store_true", help="skip the XDMF profiles")
+    args = ap.parse_args(argv)
+    from lemsim.runtime import setup_logging
+
+    setup_logging(None)
+    from device_physics.simulate import simulate
+    from device_physics.timestepping import StepFailure
+
+    try:
+        simulate(args.stack, args.protocol, args.out, cells_per_layer=args.cells_per_layer,
+                 grading=args.grading, rtol=args.rtol, xdmf=not args.no_xdmf, progress=True)
+    except StepFailure as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
