@@ -89,3 +89,12 @@ def test_paper_preset_d1_d9_d13(paper_metrics):
     assert m["D1_L_6V_scan1"] < m["D1_L_6V_scan2"] < m["D1_L_6V_scan3"]
     assert m["D9_uv_on_off_ratio"] < 1.0  # UV suppresses the read current
     assert m["D13_levels"] >= 10  # 15 scans, read noise 0.5 %: most scans distinguishable
+
+
+def test_paper_preset_is_a_least_squares_optimum():
+    # the stored preset reproduces its recorded relative residuals (all below 5 %)
+    p = compact_model.load("paper").params
+    names = list(fit.PAPER_FREE)
+    x = np.log([getattr(p, k) for k in names])
+    res = fit._residuals(x, p, names)
+    assert np.max(np.abs(res)) < 0.05
