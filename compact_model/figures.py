@@ -31,6 +31,24 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+def fig2a_iv(m: NLEM, path: str | Path) -> Path:
+    """Fig. 2a analogue: three consecutive dark 0 -> 6 -> 0 V sweeps (D1), current and light."""
+    scans = protocols.iv_sweeps(m, 3)
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    ins = ax.inset_axes([0.12, 0.55, 0.35, 0.38])
+    for k, (v, i, lum) in enumerate(scans):
+        ax.plot(v, i * 1e6, color=f"C{k}", label=f"scan {k + 1}")
+        ins.plot(v, lum, color=f"C{k}", lw=0.8)
+    ax.set_xlabel("voltage (V)")
+    ax.set_ylabel("current (µA)")
+    ax.legend(fontsize=8, loc="lower right")
+    ins.set_ylabel("L (photons/s)", fontsize=6)
+    ins.tick_params(labelsize=5)
+    ax.set_title("dark double sweeps at 10 V/s (counter-clockwise loops)", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def fig2c_epsc_epsb(m: NLEM, path: str | Path) -> Path:
     """Fig. 2c analogue: current and EL photon flux under 10 pulses (5 V, 30 ms)."""
     tr, _ = protocols.simulate(m, protocols.train(10), substeps=6)
@@ -147,7 +165,8 @@ def fit_report(nlem_json: str | Path, path: str | Path,
 def all_figures(m: NLEM, out_dir: str | Path, prefix: str = "compact_") -> list[Path]:
     """Write every device panel of the compact model into ``out_dir``."""
     out = Path(out_dir)
-    paths = [fig2c_epsc_epsb(m, out / f"{prefix}fig2c_epsc_epsb.png"),
+    paths = [fig2a_iv(m, out / f"{prefix}fig2a_iv.png"),
+             fig2c_epsc_epsb(m, out / f"{prefix}fig2c_epsc_epsb.png"),
              fig2f_gains(m, out / f"{prefix}fig2f_gains.png"),
              fig2g_ppf(m, out / f"{prefix}fig2g_ppf.png")]
     paths += list(figs15_s16(m, out / f"{prefix}figS15_decay.png",

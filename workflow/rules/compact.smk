@@ -12,7 +12,9 @@ COMPACT_TRACES = (
 )
 COMPACT_FIGS = [
     f"{RES}/figures/compact_{name}.png"
-    for name in ("fig2c_epsc_epsb", "fig2f_gains", "fig2g_ppf", "figS15_decay", "figS16_uv_reset")
+    for name in (
+        "fig2a_iv", "fig2c_epsc_epsb", "fig2f_gains", "fig2g_ppf", "figS15_decay", "figS16_uv_reset"
+    )
 ]
 
 ALL += [f"{RES}/compact/nlem.json", f"{RES}/figures/compact_fit_report.png", *COMPACT_FIGS]
