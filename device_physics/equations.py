@@ -205,8 +205,9 @@ def layer_arrays(dev: DDDevice, sc: Scaling) -> dict[str, np.ndarray]:
     out["C"] = np.array([(lay.N_D - lay.N_A + lay.N_fix) / sc.N0 for lay in lays])
     srh = np.array([math.isfinite(lay.tau_n) and math.isfinite(lay.tau_p) for lay in lays])
     out["ksrh"] = srh.astype(float)
-    out["taun"] = np.array([lay.tau_n / sc.t0 if s else 1.0 for lay, s in zip(lays, srh)])
-    out["taup"] = np.array([lay.tau_p / sc.t0 if s else 1.0 for lay, s in zip(lays, srh)])
+    pairs = list(zip(lays, srh, strict=True))
+    out["taun"] = np.array([lay.tau_n / sc.t0 if s else 1.0 for lay, s in pairs])
+    out["taup"] = np.array([lay.tau_p / sc.t0 if s else 1.0 for lay, s in pairs])
     gam = [lay.langevin_factor * Q * (lay.mu_n + lay.mu_p) / (EPS0 * lay.eps_r)
            if lay.langevin else 0.0 for lay in lays]
     out["gam"] = np.array(gam) * sc.N0 * sc.t0

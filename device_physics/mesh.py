@@ -69,9 +69,8 @@ def interval_mesh(x: np.ndarray):
     Cell ``i`` of the returned mesh spans ``[x[i], x[i+1]]`` (the uniform mesh of dolfinx
     numbers its cells left to right on one process; the coordinates are then mapped).
     """
-    from mpi4py import MPI
-
     from dolfinx import mesh as dmesh
+    from mpi4py import MPI
 
     x = np.asarray(x, dtype=float)
     if x.ndim != 1 or x.size < 2 or np.any(np.diff(x) <= 0):

@@ -63,11 +63,9 @@ class DDSolver:
                  cells_per_layer: int = 40, grading: float = 2.0,
                  scaling: Scaling | None = None, dx_tol: float = 1e-9, max_it: int = 30,
                  linear_solver: str = "petsc") -> None:
-        from mpi4py import MPI  # noqa: F401
-
         import dolfinx.fem as fem
-        import ufl
         from dolfinx.fem import petsc as fpetsc
+        from mpi4py import MPI  # noqa: F401
         from petsc4py import PETSc
 
         self.dev = device
@@ -530,7 +528,6 @@ class DDSolver:
         """(Qt_p, Qt_n): charge of hole traps (>= 0) and of electron traps (<= 0), C/m²."""
         import dolfinx.fem as fem
 
-        from device_physics.scaling import Q
 
         if not hasattr(self, "_qt_forms"):
             self._qt_forms = {k: fem.form(f) for k, f in self.forms["qtrap"].items()}

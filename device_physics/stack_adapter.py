@@ -65,14 +65,16 @@ def device_from_stack(stack: Any, wavelength_m: float = 365e-9) -> AdaptedDevice
         if wl > 0:
             # a species narrower than the slab keeps its areal density
             tl = [tr for sp in lower for tr in _traps(sp)]
-            for tr, sp in zip(tl, [sp for sp in lower for _ in sp.depths], strict=True):
-                tr.density *= sp.width / wl
+            owners = [sp for sp in lower for _ in sp.depths]
+            for tr, owner in zip(tl, owners, strict=True):
+                tr.density *= owner.width / wl
             pieces.append((f"{lay.name}.lower", wl, tl + bulk_traps))
         pieces.append((lay.name, lay.thickness - wl - wu, list(bulk_traps)))
         if wu > 0:
             tu = [tr for sp in upper for tr in _traps(sp)]
-            for tr, sp in zip(tu, [sp for sp in upper for _ in sp.depths], strict=True):
-                tr.density *= sp.width / wu
+            owners = [sp for sp in upper for _ in sp.depths]
+            for tr, owner in zip(tu, owners, strict=True):
+                tr.density *= owner.width / wu
             pieces.append((f"{lay.name}.upper", wu, tu + [DDTrap(**vars(t)) for t in bulk_traps]))
         for name, th, trs in pieces:
             layers.append(DDLayer(name=name, thickness=th, traps=trs, **base))

@@ -13,7 +13,8 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol as TProtocol
+from typing import Any
+from typing import Protocol as TProtocol
 
 import numpy as np
 
