@@ -131,6 +131,8 @@ class USRNNConfig:
     """×4 fine-tuning iterations of the upsampler and tail (every network alike)."""
     eval_points: int = param(6, lo=1, hi=100)
     """Set5 evaluations per training run of the USRNNs (the epochs of Fig. 6f)."""
+    eval_images: int = param(0, lo=0)
+    """Images used per evaluation set (Set5, Set14); 0 = all (smoke runs use fewer)."""
     train_data: str = "sr_train"
     """Training images: ``sr_train`` (offline photos) or a folder of HR images (DIV2K)."""
     methods: list[str] = field(

@@ -67,7 +67,7 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
                                hw_fields if method == "usrnn_hw" else None)
     torch.manual_seed(seed)
     _, train_imgs = load_images(cfg.train_data)
-    evals = {name: load_images(name)[1] for name in EVAL_SETS}
+    evals = eval_images(cfg.eval_images)
     curve = method in USRNN_METHODS
     model = build(arch, kwargs, 2).to(device)
     extra = {"arch": arch, "kwargs": kwargs, "method": method}
@@ -110,10 +110,15 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
     return metrics
 
 
-def bicubic_metrics() -> dict[str, Any]:
+def eval_images(limit: int = 0) -> dict[str, list[Any]]:
+    """Set5 and Set14 HR images (the first ``limit`` of each when ``limit > 0``)."""
+    return {name: load_images(name)[1][: limit or None] for name in EVAL_SETS}
+
+
+def bicubic_metrics(limit: int = 0) -> dict[str, Any]:
     """Bicubic (MATLAB kernel) results on Set5/Set14 at ×2 and ×4, like :func:`run_method`."""
     res: dict[str, Any] = {"method": "bicubic"}
-    evals = {name: load_images(name)[1] for name in EVAL_SETS}
+    evals = eval_images(limit)
     for scale in (2, 4):
         res[f"x{scale}"] = {name: evaluate_images(None, imgs, scale)
                             for name, imgs in evals.items()}
@@ -157,13 +162,13 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def report(metric_files: list[str | Path], cfg: USRNNConfig, out_dir: str | Path, *,
-           scale_name: str = "default") -> dict[str, Any]:
+           scale_name: str = "default", rows_path: str | Path | None = None) -> dict[str, Any]:
     """Table, S rows and Fig. 6 panels from the methods' ``metrics.json`` files.
 
     Writes ``table.csv`` (every method ×2/×4 on Set5/Set14 next to the published values),
-    ``s_rows.json`` / ``s_rows.csv`` (rows S1-S5 of ``paper_vs_sim.csv``), ``summary.json``,
-    ``fig6_bcde.png`` and ``fig6f.png`` into ``out_dir``. The model files are expected next
-    to each metrics file.
+    ``s_rows.json`` (rows S1-S5 of ``paper_vs_sim.csv``, also written to ``rows_path`` when
+    given), ``summary.json``, ``fig6_bcde.png`` and ``fig6f.png`` into ``out_dir``. The model
+    files are expected next to each metrics file.
     """
     import json
 
@@ -173,7 +178,7 @@ def report(metric_files: list[str | Path], cfg: USRNNConfig, out_dir: str | Path
     from networks.sr.resize import degrade
 
     out = Path(out_dir)
-    all_m: dict[str, dict[str, Any]] = {"bicubic": bicubic_metrics()}
+    all_m: dict[str, dict[str, Any]] = {"bicubic": bicubic_metrics(cfg.eval_images)}
     dirs: dict[str, Path] = {}
     for f in metric_files:
         met = json.loads(Path(f).read_text(encoding="utf-8"))
@@ -226,30 +231,77 @@ def report(metric_files: list[str | Path], cfg: USRNNConfig, out_dir: str | Path
         }
     lay = all_m.get(main or "", {})
     best = max(scores, key=lambda m: scores[m][0])
+    um = main or "usrnn"
+    others = ", ".join(f"{m} {p5(m):.2f}" for m in ("bicubic", "srcnn", "vdsr", "srresnet",
+                                                    "usrnn", "usrnn_hw") if m in all_m)
     s_rows = [
-        {"id": "S1", "quantity": "depth (conv+ReLU+PixelShuffle modules)",
-         "paper": "133 (x2), 135 (x4)",
-         "sim": f"{lay.get('layers_x2', 'n/a')} (x2), {lay.get('layers_x4', 'n/a')} (x4)"},
-        {"id": "S2", "quantity": "training",
-         "paper": "x2 on 48x48 RGB LR patches (DIV2K); x4: only upsampler + last conv trained",
-         "sim": f"x2 on {cfg.patch}x{cfg.patch} RGB LR patches ({cfg.train_data}), "
-                f"{cfg.iterations} it x {cfg.batch}; x4: upsampler + tail only, "
-                f"{cfg.finetune_iterations} it"},
-        {"id": "S3", "quantity": "Set5 x2 Y-PSNR (dB): bicubic/SRCNN/VDSR/SRResNet/USRNN",
-         "paper": "33.66/36.66/37.53/-/35.15 (baselines: published, full data)",
-         "sim": "/".join(f"{p5(m):.2f}" for m in ("bicubic", "srcnn", "vdsr", "srresnet",
-                                                   main or "usrnn"))},
-        {"id": "S4", "quantity": "shown image, USRNN x2 Y-PSNR (dB) / SSIM, best of all",
-         "paper": f"{PAPER_SHOWN[0]} / {PAPER_SHOWN[1]}, best",
-         "sim": (f"{scores[main][0]:.2f} / {scores[main][1]:.4f} on {cfg.show_image}, best: "
-                 f"{best}") if main else "n/a"},
-        {"id": "S5", "quantity": "overall x2 PSNR of USRNN (dB)", "paper": f"{PAPER_USRNN_X2}",
-         "sim": f"{p5(main or 'usrnn'):.2f} (Set5), {p5(main or 'usrnn', 2, 'set14'):.2f} (Set14)"},
+        {"id": "S1", "simulated": f"{lay.get('layers_x2', 'n/a')} (x2), "
+                                  f"{lay.get('layers_x4', 'n/a')} (x4)", "unit": "layers",
+         "definition": "conv, ReLU and PixelShuffle modules counted in the built USRNN"},
+        {"id": "S2", "simulated": f"x2 on {cfg.patch}x{cfg.patch} RGB LR patches of "
+                                  f"{cfg.train_data}, {cfg.iterations} it x {cfg.batch}; x4: "
+                                  f"upsampler + tail only, {cfg.finetune_iterations} it",
+         "definition": "training protocol as run (same budget for every network)"},
+        {"id": "S3", "simulated": p5(um), "unit": "dB",
+         "definition": f"Set5 x2 Y-PSNR of {um} (BT.601 Y, border 2); all methods: {others}"},
+        {"id": "S4", "simulated": scores[um][0] if um in scores else float("nan"), "unit": "dB",
+         "definition": f"{um} x2 on {cfg.show_image}: Y-PSNR, SSIM "
+                       f"{scores[um][1] if um in scores else float('nan'):.4f}; best method "
+                       f"on it: {best}"},
+        {"id": "S5", "simulated": 0.5 * (p5(um) + p5(um, 2, "set14")), "unit": "dB",
+         "definition": f"mean of the Set5 ({p5(um):.2f}) and Set14 "
+                       f"({p5(um, 2, 'set14'):.2f}) x2 Y-PSNR of {um}"},
     ]
     for r in s_rows:
-        r["scale"] = scale_name
-    _write_csv(out / "s_rows.csv", s_rows)
-    write_json(out / "s_rows.json", {"rows": s_rows}, config=dataclasses.asdict(cfg))
+        r["source_stage"] = f"networks.usrnn ({scale_name} scale)"
+    from lemsim.targets import write_rows
+
+    write_rows(out / "s_rows.json", s_rows, config=dataclasses.asdict(cfg))
+    if rows_path is not None:
+        write_rows(rows_path, s_rows, config=dataclasses.asdict(cfg))
     summary["table"] = rows
     write_json(out / "summary.json", summary, config=dataclasses.asdict(cfg))
+    return summary
+
+
+def _cfg(params: dict[str, Any] | USRNNConfig) -> USRNNConfig:
+    if isinstance(params, USRNNConfig):
+        return params
+    from lemsim.configtools import from_dict
+
+    return from_dict(USRNNConfig, dict(params))
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def run_from_params(method: str, params: dict[str, Any], metrics_path: str | Path, *,
+                    seed: int = 0, device: str = "auto",
+                    checkpoint_dir: str | Path | None = None) -> dict[str, Any]:
+    """:func:`run_method` from the plain config section (Snakemake ``params``); the outputs
+    go to the folder of ``metrics_path``."""
+    cfg = _cfg(params)
+    _check(cfg)
+    return run_method(method, cfg, Path(metrics_path).parent, seed=seed,
+                      checkpoint_dir=checkpoint_dir, device=_device(device))
+
+
+def report_from_params(metric_files: list[str], params: dict[str, Any], out_dir: str | Path, *,
+                       scale_name: str, table: str | Path, rows: str | Path,
+                       fig_bcde: str | Path, fig_f: str | Path) -> dict[str, Any]:
+    """:func:`report` from the plain config section, copying the panels to the figure paths."""
+    import shutil
+
+    from lemsim.io import atomic_path
+
+    out = Path(out_dir)
+    summary = report(metric_files, _cfg(params), out, scale_name=scale_name, rows_path=rows)
+    for src, dst in ((out / "fig6_bcde.png", fig_bcde), (out / "fig6f.png", fig_f),
+                     (out / "table.csv", table)):
+        if Path(dst).resolve() != src.resolve():
+            with atomic_path(dst) as tmp:
+                shutil.copyfile(src, tmp)
     return summary

@@ -37,6 +37,18 @@ def load_images(name: str) -> tuple[list[str], list[np.ndarray]]:
     return names, load_sr_images(str(folder))
 
 
+def to_rgb(img: np.ndarray) -> np.ndarray:
+    """RGB uint8 ``H x W x 3`` view of a grey, RGB or RGBA uint8 image."""
+    a = np.asarray(img)
+    if a.dtype != np.uint8:
+        raise ValueError(f"image dtype = {a.dtype}: expected uint8")
+    if a.ndim == 2:
+        a = np.stack([a] * 3, axis=-1)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"image shape = {a.shape}: expected H x W, H x W x 3 or H x W x 4")
+    return np.ascontiguousarray(a[..., :3])
+
+
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """uint8 H x W x 3 → float 1 x 3 x H x W in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float().div(255)[None]

@@ -74,7 +74,8 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
              params: list[nn.Parameter] | None = None, lr: float = 1e-3,
              checkpoint: str | Path | None = None, eval_fn: Callable[[nn.Module], float] | None
              = None, eval_every: int = 0, checkpoint_every: int = 100,
-             extra_state: dict | None = None, desc: str = "train") -> dict:
+             extra_state: dict | None = None, desc: str = "train",
+             stop_at: int | None = None) -> dict:
     """Train ``model`` on patches of ``sampler`` for ``iterations`` steps (resumable).
 
     Args:
@@ -90,6 +91,8 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         checkpoint_every: Checkpoint period in iterations.
         extra_state: Stored in the checkpoint (e.g. the model's build arguments).
         desc: Progress-bar label.
+        stop_at: Stop after this iteration (checkpointed), as if the run were killed there;
+            a later call resumes from it.
 
     Returns:
         History: ``{"iteration": [...], "eval": [...], "loss": [...], "patches_per_s": float}``.
@@ -157,5 +160,8 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
             if it == iterations:
                 evaluate(it)
             save(it)
+        if stop_at is not None and it >= stop_at:
+            save(it)
+            break
     hist["patches_per_s"] = iterations * sampler.batch / max(hist["train_seconds"], 1e-9)
     return hist

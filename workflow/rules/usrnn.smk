@@ -1,0 +1,63 @@
+# USRNN and the SR baselines of Fig. 6 (networks.experiments.usrnn_fig6): one training job per
+# method (x2, then x4 transfer), then the table, the S rows and the Fig. 6 panels.
+
+USRNN_METHODS = config["networks"]["usrnn"]["methods"]
+USRNN_DIR = f"{RES}/networks/usrnn"
+
+ALL += [
+    f"{USRNN_DIR}/report/table.csv",
+    f"{RES}/figures/fig6_bcde.png",
+    f"{RES}/figures/fig6f.png",
+]
+ROWS += [f"{RES}/tables/rows/usrnn.json"]
+
+
+rule usrnn_train:
+    output:
+        metrics=f"{USRNN_DIR}/{{method}}/metrics.json",
+        x2=f"{USRNN_DIR}/{{method}}/model_x2.pt",
+        x4=f"{USRNN_DIR}/{{method}}/model_x4.pt",
+    wildcard_constraints:
+        method="|".join(USRNN_METHODS),
+    params:
+        usrnn=section("networks.usrnn"),
+        device=config["networks"]["device"],
+        seed=config["seed"],
+        checkpoints=f"{USRNN_DIR}/checkpoints/{{method}}",
+    log:
+        f"{LOGS}/usrnn/train_{{method}}.log",
+    threads: 1
+    conda:
+        ENV
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/usrnn_train.py"
+
+
+rule usrnn_report:
+    input:
+        expand(f"{USRNN_DIR}/{{method}}/metrics.json", method=USRNN_METHODS),
+        expand(f"{USRNN_DIR}/{{method}}/model_x2.pt", method=USRNN_METHODS),
+        expand(f"{USRNN_DIR}/{{method}}/model_x4.pt", method=USRNN_METHODS),
+    output:
+        table=f"{USRNN_DIR}/report/table.csv",
+        rows=f"{RES}/tables/rows/usrnn.json",
+        fig_bcde=f"{RES}/figures/fig6_bcde.png",
+        fig_f=f"{RES}/figures/fig6f.png",
+    params:
+        usrnn=section("networks.usrnn"),
+        scale=config["scale"],
+        metrics=expand(f"{USRNN_DIR}/{{method}}/metrics.json", method=USRNN_METHODS),
+        out_dir=f"{USRNN_DIR}/report",
+    log:
+        f"{LOGS}/usrnn/report.log",
+    threads: 1
+    conda:
+        ENV
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    script:
+        "../scripts/usrnn_report.py"
