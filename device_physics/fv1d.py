@@ -1,0 +1,509 @@
+"""Independent 1D finite-volume Scharfetter-Gummel drift-diffusion solver (no dolfinx).
+
+Cross-checks the dolfinx solver and runs the fast mechanism studies. The discretisation lives
+in :mod:`device_physics.fv1d_model`; this module owns the nonlinear and time integration:
+
+* damped Newton (log-damped updates of the scaled potentials larger than one thermal voltage,
+  trap occupancies clipped to [0, 1]) with a sparse LU per iteration;
+* steady states with bias continuation and step halving (:meth:`FV1D.steady`);
+* transients (:meth:`FV1D.run`) with BDF1 after every waveform jump and variable-step BDF2
+  in between, local error control on the scaled potentials, log-densities (weighted by
+  density) and trap occupancies, steps landing exactly on every protocol edge;
+* terminal current = conduction + displacement, evaluated at both contacts;
+* a failure raises :class:`SolverError` naming the time, bias and where Newton failed; the
+  trace computed so far is kept on the exception (``exc.trace``) and written by
+  :func:`run_to_h5`.
+
+Output follows the data contract of ``ARCHITECTURE.md``; until ``device_physics/output.py``
+exists, :func:`write_h5` here is the minimal writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from scipy.linalg import solve_banded
+
+from device_physics.fv1d_model import FVDevice
+from device_physics.protocols import Protocol
+from device_physics.stack import Stack
+from device_physics.units import EPS0, Q
+
+log = logging.getLogger(__name__)
+
+
+class SolverError(RuntimeError):
+    """Newton or time stepping failed; says when, at which bias and where."""
+
+    def __init__(self, msg: str, trace: Trace | None = None):
+        super().__init__(msg)
+        self.trace = trace
+
+
+class NewtonFailure(Exception):
+    """Internal: Newton did not converge (carries the worst unknown)."""
+
+    def __init__(self, worst: int, its: int, norm: float):
+        super().__init__(f"worst {worst}")
+        self.worst, self.its, self.norm = worst, its, norm
+
+
+@dataclass
+class Trace:
+    """Time trace and profile snapshots of a run (SI units)."""
+
+    t: list[float] = field(default_factory=list)
+    V: list[float] = field(default_factory=list)
+    uv: list[float] = field(default_factory=list)
+    J: list[float] = field(default_factory=list)
+    J_anode: list[float] = field(default_factory=list)
+    J_cathode: list[float] = field(default_factory=list)
+    J_conduction: list[float] = field(default_factory=list)
+    L: list[float] = field(default_factory=list)
+    Qt_p: list[float] = field(default_factory=list)
+    Qt_n: list[float] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=lambda: {
+        "steps": 0, "rejected": 0, "newton_its": 0, "newton_failures": 0})
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The trace as numpy arrays."""
+        keys = ("t", "V", "uv", "J", "J_anode", "J_cathode", "J_conduction", "L", "Qt_p", "Qt_n")
+        return {k: np.asarray(getattr(self, k), dtype=float) for k in keys}
+
+
+class FV1D:
+    """Finite-volume drift-diffusion solver of one stack.
+
+    Args:
+        stack: The device.
+        nodes_per_layer: Cells per layer of the graded mesh.
+        ratio: Grading ratio of neighbouring cells.
+        wavelength: UV wavelength, m.
+        rtol: Local error tolerance of the time stepper (scaled units, see module doc).
+        dt_edge: First step after a waveform jump, s.
+        dt_max: Largest time step, s.
+    """
+
+    def __init__(self, stack: Stack, nodes_per_layer: int | list[int] = 40, ratio: float = 1.15,
+                 wavelength: float = 365e-9, rtol: float = 1e-3, dt_edge: float = 1e-9,
+                 dt_max: float = 1.0, x: np.ndarray | None = None,
+                 layer: np.ndarray | None = None):
+        if not 0 < rtol < 1:
+            raise ValueError(f"rtol = {rtol}: must be in (0, 1)")
+        if not 0 < dt_edge <= dt_max:
+            raise ValueError(f"dt_edge = {dt_edge}, dt_max = {dt_max}: need 0 < dt_edge <= dt_max")
+        self.dev = FVDevice(stack, nodes_per_layer, ratio, wavelength, x=x, layer=layer)
+        self.rtol, self.dt_edge, self.dt_max = rtol, dt_edge, dt_max
+        self.newton_tol = 1e-9
+        self.newton_tol_transient = 1e-6
+        self.n_floor = 1e12  # m^-3 (1e6 cm^-3)
+        self.max_newton = 40
+        self.stats = {"steps": 0, "rejected": 0, "newton_its": 0, "newton_failures": 0}
+        self._band: tuple[int, int] | None = None
+        nn = 3 * self.dev.N
+        self._diag_ab = np.concatenate([np.arange(1, nn, 3), np.arange(2, nn, 3)])
+        self.z: np.ndarray = self.initial_guess(0.0)
+
+    # ----------------------------------------------------------------- Newton
+    def initial_guess(self, v: float) -> np.ndarray:
+        """Local-neutrality (doped cells) / linear (undoped) potential, flat quasi-Fermi levels."""
+        d = self.dev
+        ca, cc = d.contact_values(v)
+        x = d.x / d.x[-1]
+        u = ca[0] + (cc[0] - ca[0]) * x
+        phi = ca[1] + (cc[1] - ca[1]) * x
+        for i in range(d.N):
+            c = min(i, d.N - 2)
+            net = d.dop[c]
+            ni = np.sqrt(d.ni2[c])
+            if abs(net) > 10 * ni:
+                if net > 0:
+                    u[i] = phi[i] + np.log(net / d.Nc[c]) - d.chi[c]
+                else:
+                    u[i] = phi[i] - np.log(-net / d.Nv[c]) - d.chi[c] - d.Eg[c]
+        z = np.zeros(d.nvar)
+        z[0:3 * d.N:3] = u
+        z[1:3 * d.N:3] = phi
+        z[2:3 * d.N:3] = phi
+        return z
+
+    def newton(self, z0: np.ndarray, v: float, uv: float, c0: float = 0.0,
+               hist: np.ndarray | None = None, max_its: int | None = None,
+               tol: float | None = None) -> np.ndarray:
+        """Solve the discrete system from ``z0``; raises :class:`NewtonFailure`."""
+        tol = self.newton_tol if tol is None else tol
+        d = self.dev
+        z = z0.copy()
+        nn = 3 * d.N
+        ca, cc = d.contact_values(v)
+        jump = ca[1] - z[1]
+        if abs(jump) > 1e-3:
+            # bias change: predictor = instantaneous dielectric response (carriers frozen, all
+            # potentials shifted by the capacitive divider profile)
+            z[:nn] += np.repeat(jump * d.divider, 3)
+        z[0:3], z[nn - 3:nn] = ca, cc  # contacts take their new values at once
+        max_its = max_its or self.max_newton
+        norm = np.inf
+        worst = 0
+        for it in range(1, max_its + 1):
+            F, (r, c, vals) = d.assemble(z, v, uv, c0, hist, coo=True)
+            if not np.all(np.isfinite(F)):
+                raise NewtonFailure(int(np.argmax(~np.isfinite(F))), it, np.inf)
+            # column scaling of the trap occupancies by their distance to 0 or 1 (occupancies
+            # of 1e-30 are common), then row equilibration, then a banded LU
+            cs = np.ones(d.nvar)
+            if d.traps.size:
+                f = z[nn:]
+                cs[nn:] = np.maximum(np.minimum(f, 1.0 - f), 1e-200)
+            vals = vals * cs[c]
+            rmax = np.zeros(d.nvar)
+            np.maximum.at(rmax, r, np.abs(vals))
+            rmax[rmax == 0] = 1.0
+            vals = vals / rmax[r]
+            dy = self._solve_banded(r, c, vals, -F / rmax)
+            if not np.all(np.isfinite(dy)):
+                raise NewtonFailure(int(np.argmax(~np.isfinite(dy))), it, np.inf)
+            dz = dy * cs
+            # psi: log-damped update beyond one thermal voltage
+            du = dz[0:nn:3]
+            big = np.abs(du) > 1.0
+            du[big] = np.sign(du[big]) * (1.0 + np.log(np.abs(du[big])))
+            z[0:nn:3] += du
+            # quasi-Fermi potentials: the update of the Slotboom variables exp(-a), exp(b)
+            # (Newton linear in the densities): a -= ln(1 - da), b += ln(1 + db), the density
+            # falling by at most 10x per iteration
+            z[1:nn:3] -= np.log(np.clip(1.0 - dz[1:nn:3], 0.1, 1e8))
+            z[2:nn:3] += np.log(np.clip(1.0 + dz[2:nn:3], 0.1, 1e8))
+            if d.traps.size:
+                f = z[nn:]
+                fn = f + dz[nn:]
+                fn = np.where(fn < 0.1 * f, 0.1 * f, fn)  # at most 10x down per iteration
+                fn = np.where(1.0 - fn < 0.1 * (1.0 - f), 1.0 - 0.1 * (1.0 - f), fn)
+                z[nn:] = fn
+                dy[nn:] = (fn - f) / cs[nn:]
+            # quasi-Fermi potentials of densities far below any that matter (n_floor) do not
+            # count for convergence
+            conv = np.abs(dy)
+            n_, p_ = d.node_densities(z)
+            conv[1:nn:3] *= n_ / (n_ + self.n_floor)
+            conv[2:nn:3] *= p_ / (p_ + self.n_floor)
+            worst = int(np.argmax(conv))
+            norm = float(conv[worst])
+            self.stats["newton_its"] += 1
+            if norm < tol:
+                return z
+        self.stats["newton_failures"] += 1
+        raise NewtonFailure(worst, max_its, norm)
+
+    def _solve_banded(self, r: np.ndarray, c: np.ndarray, v: np.ndarray,
+                      rhs: np.ndarray) -> np.ndarray:
+        """Solve the COO system in the device's banded ordering with LAPACK gbsv."""
+        d = self.dev
+        pr, pc = d.perm[r], d.perm[c]
+        if self._band is None:
+            self._band = (int(np.max(pr - pc)), int(np.max(pc - pr)))
+        lo, up = self._band
+        n = d.nvar
+        idx = (up + pr - pc) * n + pc
+        ab = np.bincount(idx, weights=v, minlength=(lo + up + 1) * n).reshape(lo + up + 1, n)
+        b = np.empty(n)
+        b[d.perm] = rhs
+        try:
+            x = solve_banded((lo, up), ab, b, overwrite_ab=True, overwrite_b=True,
+                             check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return np.full(n, np.nan)
+        return x[d.perm]
+
+    # ----------------------------------------------------------------- steady state
+    def steady(self, v: float, uv: float = 0.0, z0: np.ndarray | None = None,
+               dv_max: float = 0.25) -> np.ndarray:
+        """Steady state at anode bias ``v`` (V) and UV ``uv`` (W/m^2), by bias continuation
+        from ``z0`` (default: the current state, or equilibrium) with step halving.
+
+        Sets and returns the state. Raises :class:`SolverError` naming bias and position.
+        """
+        if z0 is None:
+            z = self.z if getattr(self, "_has_eq", False) else self.equilibrium()
+        else:
+            z = z0
+        v_now = self._bias_of(z)
+        dv = float(np.clip(v - v_now, -dv_max, dv_max))
+        while True:
+            target = v if abs(v - v_now) <= abs(dv) + 1e-12 else v_now + dv
+            try:
+                z = self.newton(z, target, uv)
+                v_now = target
+                if v_now == v:
+                    break
+                dv = float(np.sign(v - v_now) * min(abs(dv) * 1.5, dv_max))
+            except NewtonFailure as nf:
+                dv /= 2
+                if abs(dv) < 1e-6:
+                    raise SolverError(
+                        f"steady state failed at bias {target:.6g} V (reached {v_now:.6g} V), "
+                        f"UV {uv:g} W/m2: Newton did not converge after {nf.its} iterations, "
+                        f"|update| {nf.norm:.3g} at {self.dev.where(nf.worst)}") from None
+        self.z = z
+        self._has_eq = True
+        return z
+
+    def _bias_of(self, z: np.ndarray) -> float:
+        d = self.dev
+        return float(z[1] - z[3 * (d.N - 1) + 1]) * d.vt
+
+    def equilibrium(self) -> np.ndarray:
+        """Thermal equilibrium at 0 V in the dark (sets the state).
+
+        Nonlinear Poisson in u with flat quasi-Fermi levels (a = b = 0) and trap occupancies
+        eliminated analytically, then one coupled Newton solve to polish.
+        """
+        d = self.dev
+        z = self.initial_guess(0.0)
+        nn = 3 * d.N
+        iu = np.arange(0, nn, 3)
+        tr = d.traps
+        for _ in range(200):
+            if tr.size:
+                f, df = d.trap_equilibrium(z)
+                z[nn:] = f
+            F, J = d.assemble(z, 0.0, 0.0, 0.0, None)
+            J = J.tocsr()
+            Juu = J[iu][:, iu]
+            if tr.size:
+                Juf = J[iu][:, nn + np.arange(tr.size)]
+                Juu = Juu + Juf @ sp.csr_matrix(
+                    (df, (np.arange(tr.size), tr.node)), shape=(tr.size, d.N))
+            du = spla.spsolve(Juu.tocsc(), -F[iu])
+            big = np.abs(du) > 1.0
+            du[big] = np.sign(du[big]) * (1.0 + np.log(np.abs(du[big])))
+            z[iu] += du
+            if np.max(np.abs(du)) < 1e-10:
+                break
+        else:
+            raise SolverError("equilibrium (nonlinear Poisson) did not converge in 200 its")
+        if tr.size:
+            z[nn:] = d.trap_equilibrium(z)[0]
+        try:
+            self.z = self.newton(z, 0.0, 0.0)
+        except NewtonFailure as nf:
+            raise SolverError(f"equilibrium failed at 0 V: |update| {nf.norm:.3g} at "
+                              f"{d.where(nf.worst)}") from None
+        self._has_eq = True
+        return self.z
+
+    # ----------------------------------------------------------------- observables
+    def terminal_current(self, z: np.ndarray) -> tuple[float, float, float]:
+        """Steady conduction current at the anode and cathode cells and their mean, A/m^2."""
+        jn, jp = self.dev.currents(z)
+        j = jn + jp
+        return float(j[0]), float(j[-1]), float(np.sum(self.dev.current_weights(z) * j))
+
+    # ----------------------------------------------------------------- transient
+    def _record(self, tr: Trace, t: float, v: float, uv: float, z: np.ndarray,
+                jdisp: np.ndarray) -> None:
+        d = self.dev
+        jn, jp = d.currents(z)
+        jc = jn + jp
+        jt = jc + jdisp
+        tr.t.append(t)
+        tr.V.append(v)
+        tr.uv.append(uv)
+        w = d.current_weights(z)
+        tr.J.append(float(np.sum(w * jt)))
+        tr.J_anode.append(float(jt[0]))
+        tr.J_cathode.append(float(jt[-1]))
+        tr.J_conduction.append(float(np.sum(w * jc)))
+        tr.L.append(d.light(z))
+        qp, qn = d.trapped_charge(z)
+        tr.Qt_p.append(qp)
+        tr.Qt_n.append(qn)
+
+    def snapshot(self, z: np.ndarray, t: float, label: str = "") -> dict[str, Any]:
+        """Profiles psi (V), n, p, nt, pt (m^-3) per node and E (V/m) per cell."""
+        d = self.dev
+        u, _, _, _ = d.split(z)
+        n, p = d.node_densities(z)
+        pt, nt = d.trapped_profiles(z)
+        return {"t": t, "label": label, "psi": u * d.vt, "n": n, "p": p, "nt": nt, "pt": pt,
+                "E": -np.diff(u) * d.vt / d.h}
+
+    def run(self, protocol: Protocol, z0: np.ndarray | None = None,
+            snapshots: bool = True, progress: bool = False) -> Trace:
+        """Integrate ``protocol`` from ``z0`` (default: equilibrium at 0 V, dark).
+
+        Raises:
+            SolverError: the step size fell below 1e-15 s; ``exc.trace`` holds the trace so far.
+        """
+        d = self.dev
+        if abs(protocol.wavelength - d.wavelength) > 1e-12:
+            d.set_wavelength(protocol.wavelength)
+        z = self.equilibrium() if z0 is None else z0.copy()
+        jumps = set(np.round(protocol.jumps(), 12).tolist())
+        edges = protocol.edges()
+        seg_ends = {round(s.t1, 12): s.label for s in protocol.segments}
+        tr = Trace()
+        nD = d.N - 1
+        self._record(tr, 0.0, 0.0, 0.0, z, np.zeros(nD))
+        hist: list[tuple[float, np.ndarray, np.ndarray]] = [(0.0, z, d.storage(z))]
+        t = 0.0
+        h = self.dt_edge
+        k_edge = 1
+        t_wall = time.perf_counter()
+        self.stats = {"steps": 0, "rejected": 0, "newton_its": 0, "newton_failures": 0}
+        n_edges = len(edges)
+        while t < protocol.duration - 1e-13:
+            while k_edge < n_edges and edges[k_edge] <= t + 1e-13:
+                k_edge += 1
+            t_edge = edges[k_edge] if k_edge < n_edges else protocol.duration
+            h = min(h, self.dt_max)
+            if t + h >= t_edge - 1e-13:
+                h = t_edge - t
+            elif t + 2 * h > t_edge:
+                h = (t_edge - t) / 2
+            t1 = t + h
+            # V is linear on (t, t1] (no knot inside): take its left limit at t1
+            v_mid, uv1 = protocol.waveform(t + h / 2)
+            v1 = 2 * v_mid - protocol.waveform(t)[0]
+            t_n, z_n, S_n = hist[-1]
+            k = len(hist)
+            if k == 1:
+                c0 = 1.0 / h
+                hterm = -S_n / h
+            else:
+                t_m, z_m, S_m = hist[-2]
+                w = h / (t_n - t_m)
+                c0 = (1 + 2 * w) / (1 + w) / h
+                hterm = (-(1 + w) * S_n + w * w / (1 + w) * S_m) / h
+            # initial guess: extrapolation of the last two states (no extrapolation across a
+            # jump: the bias-step predictor in newton() handles that)
+            z_guess = z_n
+            if k >= 2:
+                zg = z_n + (z_n - hist[-2][1]) * (h / (t_n - hist[-2][0]))
+                if d.traps.size:
+                    zg[3 * d.N:] = np.clip(zg[3 * d.N:], 0.5 * z_n[3 * d.N:],
+                                           1.0 - 0.5 * (1.0 - z_n[3 * d.N:]))
+                z_guess = zg
+            try:
+                z1 = self.newton(z_guess, v1, uv1, c0, hterm, max_its=15,
+                                 tol=self.newton_tol_transient)
+            except NewtonFailure as nf:
+                self.stats["rejected"] += 1
+                h /= 4
+                if h < 1e-15:
+                    raise SolverError(
+                        f"time stepping failed at t = {t:.9g} s (step to {t1:.9g} s), bias "
+                        f"{v1:.6g} V, UV {uv1:g} W/m2: Newton did not converge "
+                        f"(|update| {nf.norm:.3g} after {nf.its} its) at {d.where(nf.worst)}",
+                        trace=tr) from None
+                continue
+            # local error estimate from the difference to an extrapolated predictor
+            if k == 1:
+                err, expo = 0.0, 0.5
+            elif k == 2:
+                zp = z_n + (z_n - hist[-2][1]) * (h / (t_n - hist[-2][0]))
+                err, expo = 0.5 * self._err_norm(z1, zp), 0.5
+            else:
+                (ta, za, _), (tb, zb, _) = hist[-3], hist[-2]
+                lag_a = (t1 - tb) * (t1 - t_n) / ((ta - tb) * (ta - t_n))
+                lag_b = (t1 - ta) * (t1 - t_n) / ((tb - ta) * (tb - t_n))
+                lag_n = (t1 - ta) * (t1 - tb) / ((t_n - ta) * (t_n - tb))
+                zp = lag_a * za + lag_b * zb + lag_n * z_n
+                err, expo = 0.25 * self._err_norm(z1, zp), 1.0 / 3.0
+            if err > 1.0 and h > 1e-14:
+                self.stats["rejected"] += 1
+                h *= max(0.2, 0.9 * err ** (-expo))
+                continue
+            # accept
+            S1 = d.storage(z1)
+            dDdt = c0 * S1[-nD:] + hterm[-nD:]  # d/dt of kappa*eps*du/dx, m^-2 s^-1
+            jdisp = -Q * dDdt  # eps0*eps*dE/dt with E = -dpsi/dx
+            t = t1
+            self.stats["steps"] += 1
+            self._record(tr, t, v1, uv1, z1, jdisp)
+            hist = (hist + [(t, z1, S1)])[-3:]
+            tk = round(t, 12)
+            if snapshots and tk in seg_ends:
+                tr.snapshots.append(self.snapshot(z1, t, seg_ends[tk]))
+            if tk in jumps:
+                hist = [(t, z1, S1)]  # BDF1 restart with a small step after a jump
+                h = self.dt_edge
+            else:
+                h *= min(4.0, max(0.5, 0.9 * max(err, 1e-12) ** (-expo)))
+            if progress and self.stats["steps"] % 500 == 0:
+                log.info("fv1d t = %.4g s / %.4g s, %d steps, %.1f s", t, protocol.duration,
+                         self.stats["steps"], time.perf_counter() - t_wall)
+        self.z = hist[-1][1]
+        tr.stats = dict(self.stats)
+        return tr
+
+    def _err_norm(self, z: np.ndarray, zp: np.ndarray) -> float:
+        """Scaled local-error norm: psi and log-densities (weighted by density) against
+        ``10 rtol`` (thermal voltages), trap occupancies against ``rtol``."""
+        d = self.dev
+        nn = 3 * d.N
+        dz = z - zp
+        n, p = d.node_densities(z)
+        floor = 1e14  # m^-3: densities below this do not control the step
+        e_u = np.max(np.abs(dz[0:nn:3]))
+        e_n = np.max(n / (n + floor) * np.abs(dz[0:nn:3] - dz[1:nn:3]))
+        e_p = np.max(p / (p + floor) * np.abs(dz[2:nn:3] - dz[0:nn:3]))
+        e_f = np.max(np.abs(dz[nn:])) if d.traps.size else 0.0
+        return max(max(e_u, e_n, e_p) / (10 * self.rtol), e_f / self.rtol)
+
+
+# --------------------------------------------------------------------------- output
+
+def write_h5(path: str | Path, solver: FV1D, trace: Trace, protocol: Protocol,
+             config: Any = None) -> Path:
+    """Write ``trace`` in the device data contract (minimal writer until output.py exists)."""
+    from lemsim.io import atomic_h5
+
+    d = solver.dev
+    with atomic_h5(path, config) as fh:
+        m = fh.create_group("mesh")
+        m["x"] = d.x
+        m["layer"] = d.layer
+        m.attrs["layers"] = [la.name for la in d.stack.layers]
+        m.attrs["thicknesses"] = [la.thickness for la in d.stack.layers]
+        g = fh.create_group("trace")
+        for k, v in trace.arrays().items():
+            g[k] = v
+        s = fh.create_group("snapshots")
+        for k, snap in enumerate(trace.snapshots):
+            sg = s.create_group(str(k))
+            sg.attrs["t"] = snap["t"]
+            sg.attrs["label"] = snap["label"]
+            for key in ("psi", "n", "p", "nt", "pt", "E"):
+                sg[key] = snap[key]
+        fh.attrs["protocol"] = protocol.to_json()
+        fh.attrs["stack"] = d.stack.to_json()
+        fh.attrs["solver"] = "fv1d"
+        fh.attrs["solver_stats"] = str(trace.stats)
+    return Path(path)
+
+
+def run_to_h5(stack: Stack, protocol: Protocol, path: str | Path, nodes_per_layer: int = 40,
+              rtol: float = 1e-3, config: Any = None) -> Trace:
+    """Run ``protocol`` on ``stack`` with fv1d and write the result; on failure the partial
+    trace is written before the error propagates."""
+    solver = FV1D(stack, nodes_per_layer, rtol=rtol, wavelength=protocol.wavelength)
+    try:
+        tr = solver.run(protocol)
+    except SolverError as exc:
+        if exc.trace is not None:
+            write_h5(path, solver, exc.trace, protocol, config)
+        raise
+    write_h5(path, solver, tr, protocol, config)
+    return tr
+
+
+__all__ = ["FV1D", "SolverError", "Trace", "run_to_h5", "write_h5", "EPS0"]
