@@ -121,13 +121,15 @@ class USRNNConfig:
     """Feature channels of VDSR and SRResNet (paper: 64; SRCNN keeps its 64-32)."""
     patch: int = param(48, lo=8, hi=512)
     """Side of the LR training patches, in pixels (paper: 48)."""
+    finetune_patch: int = param(24, lo=4, hi=512)
+    """Side of the LR patches of the ×4 fine-tuning, in pixels (24: HR 96, as at ×2)."""
     batch: int = param(8, lo=1, hi=1024)
     """Patches per training batch."""
     lr: float = param(1e-3, lo=1e-6, hi=1.0)
     """Initial Adam learning rate (cosine decay to 1/100 of it)."""
-    iterations: int = param(2000, lo=1)
+    iterations: int = param(600, lo=1)
     """×2 training iterations (the same for every network)."""
-    finetune_iterations: int = param(500, lo=1)
+    finetune_iterations: int = param(300, lo=1)
     """×4 fine-tuning iterations of the upsampler and tail (every network alike)."""
     eval_points: int = param(6, lo=1, hi=100)
     """Set5 evaluations per training run of the USRNNs (the epochs of Fig. 6f)."""

@@ -78,6 +78,7 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
     metrics: dict[str, Any] = {"method": method, "arch": arch, "kwargs": kwargs,
                                "budget": {"iterations": cfg.iterations, "batch": cfg.batch,
                                           "patch": cfg.patch,
+                                          "finetune_patch": cfg.finetune_patch,
                                           "finetune_iterations": cfg.finetune_iterations,
                                           "lr": cfg.lr},
                                "n_params": sum(p.numel() for p in model.parameters())}
@@ -85,8 +86,9 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
         from networks.archs.usrnn_arch import count_layers
 
         metrics["layers_x2"] = count_layers(model)
-    for scale, iters in ((2, cfg.iterations), (4, cfg.finetune_iterations)):
-        sampler = PatchSampler(train_imgs, scale, cfg.patch, cfg.batch, seed=seed + scale)
+    for scale, iters, patch in ((2, cfg.iterations, cfg.patch),
+                                (4, cfg.finetune_iterations, cfg.finetune_patch)):
+        sampler = PatchSampler(train_imgs, scale, patch, cfg.batch, seed=seed + scale)
         params = None
         if scale == 4:
             params = prepare_x4(model)
@@ -137,13 +139,16 @@ PAPER_SHOWN = (28.94, 0.8975)
 """S4: the paper's USRNN PSNR (dB) / SSIM on the image of Fig. 6b."""
 
 
-def _table_rows(all_metrics: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _table_rows(all_metrics: dict[str, dict[str, Any]], full: bool = True
+                ) -> list[dict[str, Any]]:
     rows = []
     for method, met in all_metrics.items():
         for scale in (2, 4):
             for ds in EVAL_SETS:
                 r = met[f"x{scale}"][ds]
                 pub = PUBLISHED.get((method, scale, ds), (float("nan"), float("nan")))
+                if not full:
+                    pub = (float("nan"), float("nan"))
                 rows.append({"method": method, "scale": scale, "dataset": ds,
                              "psnr_db": round(r["psnr_mean"], 4), "ssim": round(r["ssim_mean"], 5),
                              "published_psnr_db": pub[0], "published_ssim": pub[1]})
@@ -184,7 +189,7 @@ def report(metric_files: list[str | Path], cfg: USRNNConfig, out_dir: str | Path
         met = json.loads(Path(f).read_text(encoding="utf-8"))
         all_m[met["method"]] = met
         dirs[met["method"]] = Path(f).parent
-    rows = _table_rows(all_m)
+    rows = _table_rows(all_m, full=cfg.eval_images == 0)
     _write_csv(out / "table.csv", rows)
 
     # Fig. 6b-e on the shown image.
@@ -240,7 +245,9 @@ def report(metric_files: list[str | Path], cfg: USRNNConfig, out_dir: str | Path
          "definition": "conv, ReLU and PixelShuffle modules counted in the built USRNN"},
         {"id": "S2", "simulated": f"x2 on {cfg.patch}x{cfg.patch} RGB LR patches of "
                                   f"{cfg.train_data}, {cfg.iterations} it x {cfg.batch}; x4: "
-                                  f"upsampler + tail only, {cfg.finetune_iterations} it",
+                                  f"upsampler + tail only, {cfg.finetune_iterations} it x "
+                                  f"{cfg.batch} on "
+                                  f"{cfg.finetune_patch}x{cfg.finetune_patch} LR patches",
          "definition": "training protocol as run (same budget for every network)"},
         {"id": "S3", "simulated": p5(um), "unit": "dB",
          "definition": f"Set5 x2 Y-PSNR of {um} (BT.601 Y, border 2); all methods: {others}"},
