@@ -16,6 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
+from compact_model.fastmath import fexp, flog
 from compact_model.params import (
     P_ALPHA_I,
     P_ALPHA_L,
@@ -58,11 +59,11 @@ def _current1(v, w, pk, gs):
 def _light1(v, w, pk, gs):
     g = 1.0 + (pk[P_G_MAX] - 1.0) * w
     we = pk[P_W_ETA]
-    # exp instead of expm1 and exp(gamma ln g) instead of pow: cheaper libm calls (no SVML
-    # here); differences to the reference are at the 1e-16 level
-    eta = 1.0 + (pk[P_ETA_MAX] - 1.0) * (1.0 - math.exp(-w / we)) / (-math.expm1(-1.0 / we))
+    # exp instead of expm1 and exp(gamma ln g) instead of pow, with the vectorisable fexp/flog
+    # of compact_model.fastmath; differences to the reference are at the 1e-16 level
+    eta = 1.0 + (pk[P_ETA_MAX] - 1.0) * (1.0 - fexp(-w / we)) / (-math.expm1(-1.0 / we))
     u = max(v - pk[P_V_ON_L], 0.0) / (pk[P_V_REF] - pk[P_V_ON_L])
-    return gs * pk[P_PHI_REF] * math.exp(pk[P_GAMMA_L] * math.log(g)) * eta * u ** pk[P_ALPHA_L]
+    return gs * pk[P_PHI_REF] * fexp(pk[P_GAMMA_L] * flog(g)) * eta * u ** pk[P_ALPHA_L]
 
 
 @nb.njit(inline="always", **_JIT)
@@ -174,7 +175,7 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
     """Fused pulse update + read of I and L (the benchmark's unit of work).
 
     ``c`` comes from :func:`pulse_read_consts`, in the dtype of the states; per device remain
-    two affine updates, one log and two exp (the equations of :func:`_step1`,
+    two affine updates, one log and two exp (fastmath versions; the equations of :func:`_step1`,
     :func:`_current1`, :func:`_light1`, checked against the reference in the tests).
     """
     n = ws.size
@@ -189,7 +190,7 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = cl * math.exp(gam * math.log(g)) * (one + eta_k * (one - math.exp(-w * iwe)))
+        out_l[i] = cl * fexp(gam * flog(g)) * (one + eta_k * (one - fexp(-w * iwe)))
 
 
 def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: float,
