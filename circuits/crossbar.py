@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
-from scipy.linalg import lapack
 
+from circuits.kernels import crossbar_matvec, tri_factor, tri_solve
 from circuits.mna import ConvergenceError
 from circuits.netlist import NLEM, TIA, Diode, DiodeModel, Netlist, Resistor, VSource
 
@@ -115,10 +115,8 @@ def build_crossbar_netlist(
     return net
 
 
-def _wire_matrix(n: int, m: int, gw: float, g_out: float) -> tuple[sp.csr_matrix, np.ndarray,
-                                                                   np.ndarray]:
-    """Wire part of the nodal matrix and the row/column diagonal and off-diagonal parts."""
-    nm = n * m
+def _wire_parts(n: int, m: int, gw: float, g_out: float) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal and off-diagonal of the wire part of the nodal matrix (tridiagonal)."""
     # row lines: tridiagonal over i*M + j, couplings only inside a row
     r_diag = np.full((n, m), 2 * gw)
     r_diag[:, -1] -= gw  # far end open
@@ -131,8 +129,13 @@ def _wire_matrix(n: int, m: int, gw: float, g_out: float) -> tuple[sp.csr_matrix
     c_off[:, -1] = 0.0
     diag = np.concatenate([r_diag.ravel(), c_diag.ravel()])
     off = np.concatenate([r_off.ravel(), c_off.ravel()])[:-1]
-    W = sp.diags([off, diag, off], [-1, 0, 1], shape=(2 * nm, 2 * nm), format="csr")
-    return W, diag, off
+    return diag, off
+
+
+def _wire_matrix(n: int, m: int, gw: float, g_out: float) -> sp.csr_matrix:
+    """Wire part of the nodal matrix as a sparse matrix."""
+    diag, off = _wire_parts(n, m, gw, g_out)
+    return sp.diags([off, diag, off], [-1, 0, 1], shape=(2 * n * m, 2 * n * m), format="csr")
 
 
 @dataclass
@@ -169,25 +172,40 @@ class LinearCrossbar:
         self.n, self.m = g.shape
         self._lu = None
         self._pre = None
+        self._K: sp.csr_matrix | None = None
         if r_wire > 0:
             gw = 1.0 / r_wire
             self.g_out = gw if readout == "tia" else 1.0 / (r_wire + r_load)
-            W, diag, off = _wire_matrix(self.n, self.m, gw, self.g_out)
+            diag, off = _wire_parts(self.n, self.m, gw, self.g_out)
             nm = self.n * self.m
-            ridx = np.arange(nm)
-            cidx = nm + (np.arange(self.m)[None, :] * self.n + np.arange(self.n)[:, None]).ravel()
-            gv = g.ravel()
-            cell = sp.csr_matrix(
-                (np.concatenate([gv, gv, -gv, -gv]),
-                 (np.concatenate([ridx, cidx, ridx, cidx]),
-                  np.concatenate([ridx, cidx, cidx, ridx]))), shape=W.shape)
-            self.K = (W + cell).tocsr()
-            self._diag = diag.copy()
-            self._diag[ridx] += gv
-            self._diag[cidx] += gv
-            self._off = off
-            self._gw = gw
+            self._ridx = np.arange(nm)
+            self._cidx = nm + (np.arange(self.m)[None, :] * self.n
+                               + np.arange(self.n)[:, None]).ravel()
+            self._gflat = np.ascontiguousarray(g.ravel())
+            diag[self._ridx] += self._gflat
+            diag[self._cidx] += self._gflat
+            self._diag, self._off, self._gw = diag, off, gw
             self._cidx_last = nm + np.arange(self.m) * self.n + (self.n - 1)
+
+    @property
+    def K(self) -> sp.csr_matrix:
+        """The nodal matrix (sparse; built on first use)."""
+        if self._K is None:
+            gv = self._gflat
+            r, c = self._ridx, self._cidx
+            W = sp.diags([self._off, self._diag, self._off], [-1, 0, 1],
+                         shape=(self._diag.size,) * 2, format="csr")
+            cell = sp.csr_matrix((np.concatenate([-gv, -gv]),
+                                  (np.concatenate([r, c]), np.concatenate([c, r]))),
+                                 shape=W.shape)
+            self._K = (W + cell).tocsr()
+        return self._K
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        """``K @ x`` (matrix-free Numba kernel) for x of shape (n,) or (n, batch)."""
+        x2 = np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=float)
+        y = crossbar_matvec(self._diag, self._off, self._gflat, self.n, self.m, x2)
+        return y.reshape(x.shape)
 
     # ------------------------------------------------------------------ helpers
     def rhs(self, v_rows: np.ndarray) -> np.ndarray:
@@ -218,7 +236,7 @@ class LinearCrossbar:
         Args:
             v_rows: Row driver voltages, in V.
             method: ``direct`` (sparse LU, factored once), ``cg`` (line-preconditioned CG)
-                or ``auto`` (``cg`` above 64×64 cells, else ``direct``).
+                or ``auto`` (``cg``, falling back to ``direct`` when CG does not converge).
             tol: CG relative residual target.
             max_iter: CG iteration cap.
             raise_on_fail: Raise :class:`ConvergenceError` when CG fails (else return
@@ -229,13 +247,20 @@ class LinearCrossbar:
             raise ValueError(f"v_rows has {v.shape[0]} rows, the crossbar has {self.n}")
         if self.r_wire == 0:
             return CrossbarSolution(self.ideal(v), "ideal", 0, 0.0, True)
-        if method == "auto":
-            method = "cg" if self.n * self.m > 64 * 64 else "direct"
         b = self.rhs(v)
+        if method == "auto":
+            x, its, res, ok = self._pcg(b, tol, max_iter)
+            if ok:
+                return CrossbarSolution(self.currents_from(x), "cg", its, res, True)
+            log.warning("crossbar CG did not converge (residual %.2e after %d iterations); "
+                        "falling back to the direct solver", res, its)
+            method = "direct"
         if method == "direct":
             if self._lu is None:
-                self._lu = spla.splu(self.K.tocsc(), permc_spec="COLAMD")
-            x = self._lu.solve(b)
+                self._lu = spla.splu(self.K.tocsc(), permc_spec="MMD_AT_PLUS_A")
+            # SuperLU's multi-RHS path is slower than column-by-column solves here
+            x = (self._lu.solve(b) if b.ndim == 1 else
+                 np.stack([self._lu.solve(b[:, k]) for k in range(b.shape[1])], axis=1))
             res = self._residual(x, b)
             return CrossbarSolution(self.currents_from(x), "direct", 1, res, True)
         if method == "cg":
@@ -248,25 +273,19 @@ class LinearCrossbar:
         raise ValueError(f"method = {method!r}: must be auto, direct or cg")
 
     def _residual(self, x: np.ndarray, b: np.ndarray) -> float:
-        r = b - self.K @ x
-        nb = np.linalg.norm(b, axis=0)
-        return float(np.max(np.linalg.norm(r, axis=0) / np.where(nb > 0, nb, 1.0)))
+        r = b - self.matvec(x)
+        nb_ = np.linalg.norm(b, axis=0)
+        return float(np.max(np.linalg.norm(r, axis=0) / np.where(nb_ > 0, nb_, 1.0)))
 
     def _precond(self) -> Callable[[np.ndarray], np.ndarray]:
-        pad = 2  # two decoupled unit unknowns: LAPACK's wrapper needs n >= 3
+        """Block-Jacobi preconditioner: exact solves on every row line and column line."""
         if self._pre is None:
-            d = np.concatenate([self._diag, np.ones(pad)])
-            dl = np.concatenate([self._off, np.zeros(pad)])
-            dl_, d_, du_, du2, ipiv, info = lapack.dgttrf(dl, d, dl.copy())
-            if info != 0:
-                raise ConvergenceError(f"line preconditioner factorisation failed (info {info})")
-            self._pre = (dl_, d_, du_, du2, ipiv)
-        dl_, d_, du_, du2, ipiv = self._pre
+            self._pre = tri_factor(self._diag, self._off)
+        inv, cp = self._pre
+        off = self._off
 
         def apply(r: np.ndarray) -> np.ndarray:
-            rp = np.concatenate([r, np.zeros((pad, r.shape[1]))])
-            z, info = lapack.dgttrs(dl_, d_, du_, du2, ipiv, rp)
-            return z[:-pad]
+            return tri_solve(inv, cp, off, np.ascontiguousarray(r))
 
         return apply
 
@@ -288,7 +307,7 @@ class LinearCrossbar:
         rel = np.linalg.norm(r, axis=0) / nb
         for k in range(1, max_iter + 1):
             its = k
-            q = self.K @ p
+            q = self.matvec(p)
             pq = np.einsum("ij,ij->j", p, q)
             if np.any(pq <= 0):
                 break  # not SPD (or breakdown): report as non-convergence
@@ -362,7 +381,7 @@ def solve_nonlinear_batch(
         raise ValueError("r_wire = 0 with a load readout: use a small r_wire > 0")
     gw = 1.0 / r_wire
     g_out = gw if readout == "tia" else 1.0 / (r_wire + r_load)
-    W, _, _ = _wire_matrix(n, m, gw, g_out)
+    W = _wire_matrix(n, m, gw, g_out)
     Wd = W.toarray()
     nm = n * m
     nu = 2 * nm
