@@ -99,9 +99,9 @@ class UPENNConfig:
     """Input DAC bits (0 = ideal)."""
     adc_bits: int = param(8, lo=0, hi=24)
     """Output ADC bits (0 = ideal)."""
-    prog_noise: float = param(0.02, lo=0.0, hi=1.0)
-    """Programming noise, std as a fraction of the conductance range."""
-    read_noise: float = param(0.01, lo=0.0, hi=1.0)
+    prog_noise: float = param(0.006, lo=0.0, hi=1.0)
+    """Programming noise, std as a fraction of the conductance range (write-verify to ±1 %)."""
+    read_noise: float = param(0.005, lo=0.0, hi=1.0)
     """Read noise, std as a fraction of the ADC full scale."""
     nonlinearity: bool = True
     """Apply the N-LEM I-V curve to the input voltage (through a pre-distorting DAC)."""

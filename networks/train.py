@@ -96,10 +96,14 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
     step = 0
     torch.manual_seed(spec.seed)
     ck = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    finger = {"spec": asdict(spec), "n": len(x), "x_sum": float(x[:64].double().sum()),
+              "shapes": {k: list(v.shape) for k, v in model.state_dict().items()
+                         if isinstance(v, torch.Tensor)}}
+    if ck is not None and ck.get("fingerprint") != finger:
+        log.warning("checkpoint %s belongs to another run (settings, data or model differ): "
+                    "starting afresh", ckpt_path)
+        ck = None
     if ck is not None:
-        if ck.get("spec") != asdict(spec):
-            raise ValueError(f"checkpoint {ckpt_path} was written with {ck.get('spec')}, "
-                             f"not {asdict(spec)}: delete it or use the same settings")
         restore_checkpoint(ck, model=model, optimizer=opt, scheduler=sched)
         step, hist = int(ck["step"]), ck["history"]
         log.info("resumed %s at step %d/%d", ckpt_path, step, total)
@@ -111,7 +115,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
     def save() -> None:
         if ckpt_path is not None:
             save_checkpoint(ckpt_path, model=model, optimizer=opt, scheduler=sched, step=step,
-                            history=hist, epoch_acc=(ep_loss, ep_hits, ep_n), spec=asdict(spec))
+                            history=hist, epoch_acc=(ep_loss, ep_hits, ep_n), fingerprint=finger)
 
     model.train()
     while step < total:

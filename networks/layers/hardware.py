@@ -32,9 +32,10 @@ class HardwareConfig:
     """Input DAC resolution in bits (signed codes); 0 = ideal (infinite resolution)."""
     adc_bits: int = 8
     """Output ADC resolution in bits (signed codes); 0 = ideal (infinite resolution)."""
-    prog_noise: float = 0.02
-    """Programming noise: std of a written conductance, fraction of the level range (0-1)."""
-    read_noise: float = 0.01
+    prog_noise: float = 0.006
+    """Programming noise: std of a written conductance, fraction of the level range (0-1);
+    0.006 ≈ 0.01/√3, the residual of write-verify programming to a ±1 % tolerance."""
+    read_noise: float = 0.005
     """Read noise: std of an output per read, fraction of the ADC full scale (0-1)."""
     nonlinearity: bool = True
     """Apply the cell's normalised I-V curve to the input voltage (rectifying N-LEM)."""
@@ -47,7 +48,7 @@ class HardwareConfig:
     """Compact-model preset name or path to ``nlem.json`` given to ``compact_model.load``."""
     v_read: float = 4.0
     """Full-scale read voltage of a row, in V."""
-    skip_noise: float = 0.01
+    skip_noise: float = 0.005
     """Photocurrent noise of the optical skip: std as a fraction of its full scale (0-1)."""
     coupling_efficiency: float | None = None
     """N-LEM → photodiode optical efficiency; None = ``CircuitsConfig.optical_efficiency``."""
