@@ -102,7 +102,7 @@ class FV1D:
             raise ValueError(f"dt_edge = {dt_edge}, dt_max = {dt_max}: need 0 < dt_edge <= dt_max")
         self.dev = FVDevice(stack, nodes_per_layer, ratio, wavelength, x=x, layer=layer)
         self.rtol, self.dt_edge, self.dt_max = rtol, dt_edge, dt_max
-        self.newton_tol = 1e-9
+        self.newton_tol = 1e-11
         self.newton_tol_transient = 1e-6
         self.n_floor = 1e12  # m^-3 (1e6 cm^-3)
         self.max_newton = 40
@@ -137,8 +137,12 @@ class FV1D:
 
     def newton(self, z0: np.ndarray, v: float, uv: float, c0: float = 0.0,
                hist: np.ndarray | None = None, max_its: int | None = None,
-               tol: float | None = None) -> np.ndarray:
-        """Solve the discrete system from ``z0``; raises :class:`NewtonFailure`."""
+               tol: float | None = None, floor: float = 1.0) -> np.ndarray:
+        """Solve the discrete system from ``z0``; raises :class:`NewtonFailure`.
+
+        ``tol`` bounds the last update (scaled units); quasi-Fermi updates are weighted by
+        n / (n + floor) so that potentials of negligible densities do not block convergence.
+        """
         tol = self.newton_tol if tol is None else tol
         d = self.dev
         z = z0.copy()
@@ -180,8 +184,8 @@ class FV1D:
             # quasi-Fermi potentials: the update of the Slotboom variables exp(-a), exp(b)
             # (Newton linear in the densities): a -= ln(1 - da), b += ln(1 + db), the density
             # falling by at most 10x per iteration
-            z[1:nn:3] -= np.log(np.clip(1.0 - dz[1:nn:3], 0.1, 1e8))
-            z[2:nn:3] += np.log(np.clip(1.0 + dz[2:nn:3], 0.1, 1e8))
+            z[1:nn:3] -= np.log(np.clip(1.0 - dz[1:nn:3], 1e-3, 1e8))
+            z[2:nn:3] += np.log(np.clip(1.0 + dz[2:nn:3], 1e-3, 1e8))
             if d.traps.size:
                 f = z[nn:]
                 fn = f + dz[nn:]
@@ -193,8 +197,8 @@ class FV1D:
             # count for convergence
             conv = np.abs(dy)
             n_, p_ = d.node_densities(z)
-            conv[1:nn:3] *= n_ / (n_ + self.n_floor)
-            conv[2:nn:3] *= p_ / (p_ + self.n_floor)
+            conv[1:nn:3] *= n_ / (n_ + floor)
+            conv[2:nn:3] *= p_ / (p_ + floor)
             worst = int(np.argmax(conv))
             norm = float(conv[worst])
             self.stats["newton_its"] += 1
@@ -393,8 +397,8 @@ class FV1D:
                                            1.0 - 0.5 * (1.0 - z_n[3 * d.N:]))
                 z_guess = zg
             try:
-                z1 = self.newton(z_guess, v1, uv1, c0, hterm, max_its=15,
-                                 tol=self.newton_tol_transient)
+                z1 = self.newton(z_guess, v1, uv1, c0, hterm, max_its=25,
+                                 tol=self.newton_tol_transient, floor=self.n_floor)
             except NewtonFailure as nf:
                 self.stats["rejected"] += 1
                 h /= 4

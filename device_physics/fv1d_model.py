@@ -531,6 +531,18 @@ class FVDevice:
         Bm, _ = bern(-d)
         return Q * self.kn * (nR * Bp - nL * Bm), Q * self.kp * (pL * Bp - pR * Bm)
 
+    def current_floor(self, z: np.ndarray) -> np.ndarray:
+        """Rounding floor of the conduction current of every cell, A/m^2.
+
+        The SG flux is a difference of two terms of size q k n; with potentials of size |z|
+        carried to machine precision the difference is uncertain by ~ eps |z| q k (n + p).
+        """
+        u, a, b, _ = self.split(z)
+        nL, nR, pL, pR = self.cell_densities(u, a, b)
+        zmax = 1.0 + np.max(np.abs(np.concatenate([u, a, b])))
+        g = Q * (self.kn * (nL + nR) + self.kp * (pL + pR))
+        return 4 * np.finfo(float).eps * zmax * g
+
     def current_weights(self, z: np.ndarray) -> np.ndarray:
         """Weights of the cells for the terminal current: 1 / (rounding floor)^2, normalised.
 

@@ -1,0 +1,83 @@
+"""fv1d: the independent finite-volume drift-diffusion solver, verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device_physics.fv1d import FV1D
+from device_physics.stack import load_stack
+from device_physics.units import EPS0, Q
+
+STACKS = Path(__file__).resolve().parents[2] / "config" / "stacks"
+
+
+def test_jacobian_matches_finite_differences() -> None:
+    """Analytic Jacobian of the full N-LEM system (traps, UV off, BDF term) vs central FD."""
+    s = load_stack(STACKS / "nlem.yaml")
+    sol = FV1D(s, nodes_per_layer=5, ratio=1.2)
+    d = sol.dev
+    z = sol.steady(1.0)
+    rng = np.random.default_rng(0)
+    z = z + rng.normal(0, 0.01, z.size)
+    z[3 * d.N:] = np.clip(z[3 * d.N:], 0.05, 0.95)
+    hist = -d.storage(z) * 1e6
+    F, J = d.assemble(z, 1.0, 0.0, 1e6, hist)
+    J = J.toarray()
+    Jfd = np.zeros_like(J)
+    for k in range(z.size):
+        e = 1e-6
+        zp, zm = z.copy(), z.copy()
+        zp[k] += e
+        zm[k] -= e
+        Jfd[:, k] = (d.assemble(zp, 1.0, 0.0, 1e6, hist, jac=False)[0]
+                     - d.assemble(zm, 1.0, 0.0, 1e6, hist, jac=False)[0]) / (2 * e)
+    scale = np.abs(J).max(axis=1, keepdims=True)
+    # tolerance: central differences with step 1e-6 are accurate to ~1e-8 of the row scale
+    assert np.max(np.abs(J - Jfd) / scale) < 1e-5
+
+
+def test_sclc_mott_gurney() -> None:
+    """Trap-free hole-only diode: J = 9/8 eps mu V^2 / L^3 within 2 % at V >> Vt."""
+    s = load_stack(STACKS / "sclc_single_layer.yaml")
+    la = s.layers[0]
+    sol = FV1D(s, nodes_per_layer=200, ratio=1.03)
+    ratios = []
+    for v in (10.0, 40.0):
+        z = sol.steady(v, dv_max=2.0)
+        j = sol.terminal_current(z)[2]
+        ratios.append(j / (9 / 8 * EPS0 * la.eps_r * la.mu_p * v**2 / la.thickness**3))
+    # diffusion lowers J at moderate V; it approaches Mott-Gurney from below
+    assert ratios[0] < ratios[1]
+    # tolerance from the issue: 2 % (measured: 0.991 at 40 V)
+    assert abs(ratios[1] - 1.0) < 0.02
+
+
+def test_pn_diode_ideal_law_and_conservation() -> None:
+    """Short-base Si diode on a graded mesh: ideal-diode law within 5 %, J equal at both ends."""
+    s = load_stack(STACKS / "si_pn_diode.yaml")
+    sol = FV1D(s, nodes_per_layer=100, ratio=1.05)
+    pl, nl = s.layers
+    vt = sol.dev.vt
+    ni = pl.ni(vt)
+    na, nd = pl.N_A, nl.N_D
+    eps = EPS0 * pl.eps_r
+    vbi = vt * np.log(na * nd / ni**2)
+    for v in (0.3, 0.4, 0.5):
+        z = sol.steady(v)
+        ja, jc, jm = sol.terminal_current(z)
+        w = np.sqrt(2 * eps * (vbi - v) * (1 / na + 1 / nd) / Q)
+        xp, xn = w * nd / (na + nd), w * na / (na + nd)
+        j0 = Q * ni**2 * (pl.mu_n * vt / (na * (pl.thickness - xp))
+                          + nl.mu_p * vt / (nd * (nl.thickness - xn)))
+        # tolerance from the issue: 5 % (measured: 0.3 %)
+        assert jm / (j0 * np.expm1(v / vt)) == pytest.approx(1.0, rel=0.05)
+        # current conservation: every cell carries the same current within 1e-6 relative
+        # plus the rounding floor of its own majority-carrier flux (issue: "above the
+        # rounding floor"); the weighted terminal current uses the best-conditioned cells
+        jn, jp = sol.dev.currents(z)
+        floor = sol.dev.current_floor(z)
+        assert np.all(np.abs(jn + jp - jm) <= 1e-6 * abs(jm) + floor)
+        assert abs(ja - jc) <= 1e-6 * abs(jm) + floor[0] + floor[-1]
