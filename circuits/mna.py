@@ -133,6 +133,20 @@ class OpResult:
         """Current through each netlist element from its first node to its second, in A."""
         return self.circuit.element_currents(self.x)
 
+    def nlem_outputs(self) -> dict[str, dict[str, float]]:
+        """Voltage (V), current (A), photon flux (1/s) and optical power (W) of each N-LEM."""
+        vd = dict(zip(self.circuit.junction_names, self.junction_voltages(), strict=True))
+        out: dict[str, dict[str, float]] = {}
+        for el in self.circuit.netlist.elements:
+            if isinstance(el, NLEM):
+                v = float(vd[el.name.lower()])
+                out[el.name] = {
+                    "v": v, "i": float(el.model.current(v, el.w)),
+                    "light": float(el.model.light(v, el.w)),
+                    "optical_power": float(el.model.optical_power(v, el.w)),
+                }
+        return out
+
 
 @dataclass
 class Circuit:

@@ -80,3 +80,14 @@ def test_nlem_crossbar_batched_equals_mna() -> None:
     assert np.all(np.abs(vc[0, 0] - 4.0) < 1e-3)
     ideal = m.current(v[:, None], w).sum(axis=0)
     assert np.max(np.abs(mna / ideal - 1)) < 1e-3
+
+
+def test_nlem_light_follows_the_solved_voltage() -> None:
+    m = compact_model.load("paper")
+    w = np.full((2, 2), 0.05)
+    net = build_crossbar_netlist(np.array([4.0, 0.0]), 1.0, cells="nlem", nlem_model=m,
+                                 states=w)
+    out = compile_netlist(net).solve_op().nlem_outputs()
+    assert out["x0_0"]["light"] > 0 and out["x1_0"]["light"] == 0.0  # dark at 0 V
+    assert out["x0_0"]["v"] == pytest.approx(4.0, abs=1e-3)
+    assert out["x0_0"]["optical_power"] > 0

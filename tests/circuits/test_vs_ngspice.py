@@ -123,3 +123,19 @@ def test_cli_reports_malformed(tmp_path, capsys) -> None:  # noqa: ANN001
     f.write_text("t\nV1 1 0 1\nZ1 1 0 5\n")
     assert main(["op", str(f)]) == 1
     assert "line 3" in capsys.readouterr().err
+
+
+def test_nlem_crossbar_exported_as_pwl_matches_ngspice() -> None:
+    import compact_model
+
+    m = compact_model.load("paper")
+    w = np.random.default_rng(0).uniform(0, 0.1, (2, 3))
+    net = build_crossbar_netlist(np.array([4.0, 3.0]), 1.0, cells="nlem", nlem_model=m,
+                                 states=w)
+    res = compile_netlist(net).solve_op()
+    mine = np.array([res.tia_current(f"vt{j}") for j in range(3)])
+    ng = run_ngspice(net)
+    ref = np.array([ng[f"vt{j}#branch"] for j in range(3)])
+    # ngspice sees the compact model as a 401-point PWL table (25 mV steps): interpolation
+    # error of the exponential-like I-V, not solver error, sets this tolerance
+    assert np.max(np.abs(mine / ref - 1)) < 1e-5
