@@ -243,12 +243,16 @@ class NLEM:
         """Program erased devices towards ``target_w`` (array of occupancies).
 
         Devices start UV-erased (w = 0) with device-to-device spread (drawn from ``rng``
-        unless ``spread`` is given) and cycle-to-cycle noise on every pulse. With
-        ``write_verify`` each pulse is followed by a noisy read (read noise on the
-        conductance, converted to occupancy); a device stops when its read is within ``tol``
-        of its target, and gets a short UV dose (``uv_step_s`` at ``uv_mw_cm2``) when it
-        overshoots by more than ``tol``. Without it, every device gets the nominal pulse count
-        of its target from :meth:`train_states` (open loop).
+        unless ``spread`` is given: capture multiplier ``ks`` and current scale ``gs``) and
+        cycle-to-cycle noise on every pulse. With ``write_verify`` each pulse is followed by a
+        noisy read of the current at ``v_read`` (which includes the device's ``gs``),
+        expressed as the occupancy a nominal device would need for that current; a device
+        stops when this is within ``tol`` of its target, and gets a short UV dose
+        (``uv_step_s`` at ``uv_mw_cm2``) when it overshoots by more than ``tol``. The loop
+        thus programs the *conductance* ``gs * I(v_read, w)`` of each device to that of a
+        nominal device at ``target_w`` (its own ``w`` compensates ``gs``). Without it, every
+        device gets the nominal pulse count of its target from :meth:`train_states` (open
+        loop). A target the pulses cannot reach stops at ``max_pulses``.
 
         Returns:
             ``(w_reached, pulses_used)``, arrays shaped like ``target_w``.
@@ -267,7 +271,6 @@ class NLEM:
         st = State(np.zeros(n), np.zeros(n))
         pulses = np.zeros(n, dtype=np.int64)
         c2c = self.variability.c2c
-        p = self._pk
         if not write_verify:
             nominal = self.train_states(max_pulses, amplitude, width, interval)
             want = np.abs(nominal[None, :] - t[:, None]).argmin(axis=1)
@@ -281,11 +284,14 @@ class NLEM:
                 pulses[act] += 1
             return st.w.reshape(shape), pulses.reshape(shape)
         active = np.ones(n, dtype=bool)
+        # the read current is affine in w at fixed v_read: I = i0 + (i1 - i0) w
+        i0, i1 = (float(x) for x in self.current(v_read, np.array([0.0, 1.0])))
         for _ in range(max_pulses * 2):
-            # noisy read of the conductance, inverted to occupancy
-            g_true = (1.0 + (p[5] - 1.0) * st.w) * gs
-            g_read = g_true * (1.0 + self.variability.read * gen.standard_normal(n))
-            w_read = (g_read / gs - 1.0) / (p[5] - 1.0)
+            # noisy read of the current at v_read (device scale gs included), converted to the
+            # occupancy a nominal device would need for it: the loop programs conductance
+            i_read = (i0 + (i1 - i0) * st.w) * gs
+            i_read = i_read * (1.0 + self.variability.read * gen.standard_normal(n))
+            w_read = (i_read - i0) / (i1 - i0)
             low = active & (w_read < t - tol)
             high = active & (w_read > t + tol) & (t + tol < 1.0)
             active = low | high
