@@ -29,9 +29,9 @@ from networks.layers.quant import (
     absmax,
     lut_quantize,
     predistort_table,
-    quantize_grid,
     quantize_uniform,
     snap_to_grid,
+    straight_through,
 )
 
 _BANK_SIZE = 1 << 23
@@ -136,6 +136,8 @@ class _AnalogMixin:
         self._lv0 = float(lv[0])
         self._lvrange = float(lv[-1] - lv[0])
         self.register_buffer("mags", (lv - lv[0]) / self._lvrange, persistent=False)
+        self.register_buffer("w_table", snap_to_grid(torch.linspace(0.0, 1.0, 4096), self.mags),
+                             persistent=False)
         self.register_buffer("levels", lv, persistent=False)
         k = 2 ** (hw.dac_bits - 1) - 1 if hw.dac_bits > 0 else 0
         self._in_mode = "linear"
@@ -189,13 +191,15 @@ class _AnalogMixin:
                 self.program()
             return self.programmed_weight()
         w = self.weight
-        ws = absmax(w)
-        u = w / ws
-        if hw.quantize_weights:
-            u = quantize_grid(u, self.mags)
-        if hw.prog_noise > 0:
-            u = u + (math.sqrt(2.0) * hw.prog_noise) * self.noise.randn(w.shape, w)
-        return u * ws
+        if not hw.quantize_weights and hw.prog_noise <= 0:
+            return w
+        with torch.no_grad():
+            ws = absmax(w)
+            q = lut_quantize(w, ws, self.w_table) if hw.quantize_weights else w.clone()
+            if hw.prog_noise > 0:
+                q.add_(self.noise.fast_randn(w.shape, w), alpha=float(
+                    math.sqrt(2.0) * hw.prog_noise * ws))
+        return straight_through(w, q)
 
     def train(self, mode: bool = True) -> Any:  # noqa: D102 - nn.Module API
         if mode and getattr(self, "hw", None) is not None:
@@ -218,8 +222,7 @@ class _AnalogMixin:
                 k = float(2 ** (hw.dac_bits - 1) - 1)
                 q = x * (k / xs)
                 q.round_().mul_(xs / k)
-            q.sub_(x)
-        return x + q  # straight-through: d(out)/dx = 1
+        return straight_through(x, q)
 
     def _adc(self, y: torch.Tensor) -> torch.Tensor:
         """Output after read noise and ADC (saturating at the noise-free full scale)."""
@@ -234,11 +237,11 @@ class _AnalogMixin:
                 q = y * (k / ys)
                 if hw.read_noise > 0:
                     q.add_(self.noise.fast_randn(y.shape, y), alpha=hw.read_noise * k)
-                q.round_().clamp_(-k, k).mul_(ys / k)
+                    q.clamp_(-k, k)
+                q.round_().mul_(ys / k)
             else:
                 q = y + self.noise.fast_randn(y.shape, y) * (hw.read_noise * ys)
-            q.sub_(y)
-        return y + q
+        return straight_through(y, q)
 
     def _analog(self, x: torch.Tensor, op: Any) -> torch.Tensor:
         xs = absmax(x)

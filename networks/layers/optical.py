@@ -16,7 +16,13 @@ from torch import nn
 from networks.layers.analog import NoiseSource, attach_noise_state
 from networks.layers.device import device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
-from networks.layers.quant import absmax, lut_quantize, predistort_table, quantize_uniform
+from networks.layers.quant import (
+    absmax,
+    lut_quantize,
+    predistort_table,
+    quantize_uniform,
+    straight_through,
+)
 
 
 class OpticalSkip(nn.Module):
@@ -54,8 +60,8 @@ class OpticalSkip(nn.Module):
         with torch.no_grad():
             light = lut_quantize(x, xs, self.l_table) if hw.dac_bits > 0 else x.clone()
             light.div_(xs)
-            q = self._receive(light, x).mul_(xs).sub_(x)
-        return x + q  # straight-through: ideal gain 1
+            q = self._receive(light, x).mul_(xs)
+        return straight_through(x, q)  # ideal gain 1
 
     def _receive(self, light: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Coupling → photodiode → noise → ADC, back in units of the normalised input."""

@@ -57,8 +57,29 @@ def quantize_grid(u: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 
 
 def absmax(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Detached full-scale ``max |x|`` (at least ``eps``), a 0-d tensor."""
-    return x.detach().abs().amax().clamp_min(eps)
+    """Detached full-scale ``max |x|`` (at least ``eps``), a 0-d tensor (one pass)."""
+    lo, hi = torch.aminmax(x.detach())
+    return torch.maximum(hi, -lo).clamp_min(eps)
+
+
+class _PassThrough(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return q
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: D102
+        return g, None
+
+
+def straight_through(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """``q`` in the forward pass, identity gradient to ``x`` in the backward pass.
+
+    ``q`` must be a fresh tensor computed without gradient (it is returned as is).
+    """
+    if not x.requires_grad:
+        return q
+    return _PassThrough.apply(x, q)
 
 
 _N_TABLE = 4096
@@ -84,8 +105,13 @@ def predistort_table(curve_lut: torch.Tensor, k: int, n: int = _N_TABLE) -> torc
 
 
 def lut_quantize(x: torch.Tensor, xs: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """``sign(x) * xs * table[round(|x|/xs * (n-1))]`` (no gradient; a new tensor)."""
-    n = table.numel() - 1
-    idx = (x.abs() * (n / xs)).clamp_(max=n).round_().int()
-    q = torch.index_select(table.to(device=x.device, dtype=x.dtype), 0, idx.view(-1))
-    return q.view(x.shape).copysign_(x).mul_(xs)
+    """``sign(x) * xs * table[round(|x|/xs * (n-1))]`` (no gradient; a new tensor).
+
+    ``xs`` must be ``max |x|`` (or larger), so the index stays in range.
+    """
+    with torch.no_grad():
+        n = table.numel() - 1
+        idx = x.abs().mul_(n / xs).round_().int()
+        tab = table.to(device=x.device, dtype=x.dtype) * xs
+        q = torch.index_select(tab, 0, idx.view(-1))
+        return q.view(x.shape).copysign_(x)

@@ -26,7 +26,8 @@ def test_weighted_layer_counts(name, n, ci):
 @pytest.mark.parametrize("name", ["upenn", "contrast_net"])
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_gradients_reach_every_parameter(name, batchnorm):
-    # width 4: at width 2 the no-BN nets can start with a dead ReLU block
+    # width 4 and a fixed init: tiny no-BN nets can start with a dead ReLU block
+    torch.manual_seed(0)
     m = build_model(name, base_width=4, input_size=16, num_classes=4, batchnorm=batchnorm,
                     hw=HardwareConfig(seed=1))
     x = torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(0))
