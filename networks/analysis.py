@@ -48,20 +48,24 @@ def layer_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 
 def ncm_fit(feats: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Class means of L2-normalised features, shape (n_classes, D)."""
+    """Class means of L2-normalised features, shape (n_classes, D); NaN rows for classes
+    without a labelled example (never predicted)."""
     f = nn.functional.normalize(feats.float(), dim=1)
-    means = torch.zeros(n_classes, f.shape[1])
+    means = torch.full((n_classes, f.shape[1]), float("nan"))
     for c in range(n_classes):
         sel = f[y == c]
-        if len(sel) == 0:
-            raise ValueError(f"class {c} has no labelled example")
-        means[c] = sel.mean(0)
-    return nn.functional.normalize(means, dim=1)
+        if len(sel):
+            means[c] = nn.functional.normalize(sel.mean(0), dim=0)
+    if torch.isnan(means).all():
+        raise ValueError("no class has a labelled example")
+    return means
 
 
 def ncm_predict(means: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
     """Index of the nearest class mean (cosine) for every feature row."""
-    return (nn.functional.normalize(feats.float(), dim=1) @ means.T).argmax(1)
+    sims = nn.functional.normalize(feats.float(), dim=1) @ torch.nan_to_num(means).T
+    sims[:, torch.isnan(means).any(1)] = -float("inf")
+    return sims.argmax(1)
 
 
 def k_shot_indices(y: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
