@@ -85,7 +85,10 @@ def _grad_summary(grads: list[dict[str, object]], keep: set[str]) -> tuple[list[
 
 
 class _Tail(nn.Module):
-    """Last CIBlock + pooling + FC of UPENN, trained on cached block inputs."""
+    """Last CIBlock + pooling + FC of UPENN, trained on cached block inputs.
+
+    BatchNorm layers keep their pre-learned statistics (affine parameters still train).
+    """
 
     def __init__(self, model: ResNet50Layout):
         super().__init__()
@@ -95,6 +98,13 @@ class _Tail(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return self.fc(torch.flatten(self.pool(self.block(h)), 1))
+
+    def train(self, mode: bool = True) -> _Tail:  # noqa: D102
+        super().train(mode)
+        for m in self.modules():  # frozen BN statistics: a few hundred samples cannot re-estimate
+            if isinstance(m, nn.BatchNorm2d):  # them, and train/eval would disagree
+                m.eval()
+        return self
 
 
 def _before_last_block(model: ResNet50Layout, x: torch.Tensor) -> torch.Tensor:
