@@ -195,6 +195,7 @@ class DDSolver:
         self.phi_margin = 200.0
         self.ln_floor = -1e300
         self.preset_bc = False
+        self.density_update = True
         self._fstart = self._f0 = 0.0
         self.predictor = False
         self.max_it = max_it
@@ -210,14 +211,24 @@ class DDSolver:
             if not np.all(np.isfinite(y)):
                 self._nan = True
                 return True
-            ym = y[self._pot_mask]
-            big = np.abs(ym) > 1.0
-            ym[big] = np.sign(ym[big]) * (1.0 + np.log(np.abs(ym[big])))
-            y[self._pot_mask] = ym
+            ya = y.reshape(-1, self.ncomp)
+            if self.density_update:
+                # Newton's change of ln n / ln p, then: log-Newton step for a large decrease
+                # (Newton on exp crawls down by 1 per iteration), log damping for a large
+                # increase; psi itself is log-damped
+                du_n = ya[:, 1] - ya[:, 0]
+                du_p = ya[:, 0] - ya[:, 2]
+                ya[:, 0] = _damp(ya[:, 0])
+                ya[:, 1] = ya[:, 0] + _density_step(du_n)
+                ya[:, 2] = ya[:, 0] - _density_step(du_p)
+            else:
+                ym = y[self._pot_mask]
+                big = np.abs(ym) > 1.0
+                ym[big] = np.sign(ym[big]) * (1.0 + np.log(np.abs(ym[big])))
+                y[self._pot_mask] = ym
             # quasi-Fermi potentials stay within the contact levels +- phi_margin (x - y is the
             # new iterate)
             xa = xv.getArray(readonly=True).reshape(-1, self.ncomp)
-            ya = y.reshape(-1, self.ncomp)
             vs = self.V_applied / self.sc.Vt
             lo, hi = min(vs, 0.0) - self.phi_margin, max(vs, 0.0) + self.phi_margin
             for comp in (1, 2):
@@ -567,6 +578,23 @@ class DDSolver:
                 nt += np.where(inl, Nt * arr[:, 3 + k], 0.0)
         return {"psi": psi, "n": n * self.sc.N0, "p": p * self.sc.N0, "nt": nt, "pt": pt,
                 "E": E, "phin": arr[:, 1] * vt, "phip": arr[:, 2] * vt}
+
+
+def _damp(y: np.ndarray) -> np.ndarray:
+    """Logarithmic damping of updates larger than 1 (thermal voltages)."""
+    out = y.copy()
+    big = np.abs(y) > 1.0
+    out[big] = np.sign(y[big]) * (1.0 + np.log(np.abs(y[big])))
+    return out
+
+
+def _density_step(du: np.ndarray) -> np.ndarray:
+    """Change of a log-density from Newton's linearised change ``du``: ln(1 + du) for a
+    decrease (the exact step for one exponential), log damping for an increase."""
+    out = _damp(du)
+    dec = du < -0.5
+    out[dec] = np.log(np.maximum(1.0 + du[dec], 1e-12))
+    return out
 
 
 def bdf_weights(dt: float, dt_prev: float | None, order: int) -> tuple[float, float, float]:
