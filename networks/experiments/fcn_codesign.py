@@ -133,8 +133,8 @@ def _figures(fig_dir: Path, counts: list[int], acc_c: list[float], weights: np.n
     paths = []
     fig, ax = plt.subplots(figsize=(4.2, 3.2))
     ax.plot(counts, acc_c, "o-", color="tab:blue", label="simulation")
-    ax.plot([2, 10], [PAPER["acc_2_classes"], PAPER["acc_largest_task"]], "s--", color="gray",
-            label="paper (ends)")
+    ax.plot([2, 10], [PAPER["acc_2_classes"], PAPER["acc_largest_task"]], "s", color="gray",
+            label="paper (2 and 10 classes)")
     ax.set_xlabel("number of classes")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("d  accuracy vs classes")
