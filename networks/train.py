@@ -143,7 +143,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
                      hist["acc"][-1])
             ep_loss, ep_hits, ep_n = 0.0, 0, 0
         if on_step is not None:
-            on_step(step, float(loss))
+            on_step(step, float(loss.detach()))
         if step % spec.ckpt_every == 0 or step == total:
             save()
     return hist
