@@ -30,8 +30,10 @@ def test_written_array_reproduces_the_layer(model) -> None:  # noqa: ANN001
     k = rng.integers(-14, 15, (5, 5))
     k[0, 0] = 0
     wa = arr.write(k)
-    # level 0 is the erased state: no pulses; the top level needs many
-    assert wa.pulses[0, 0] == 0 and wa.pulses[0, 1] == 0
+    # level 0 is the erased state (at most a verify correction); the top levels need many
+    zero = wa.target_w == 0
+    assert wa.pulses[zero].max() <= 3
+    assert wa.pulses[~zero].mean() > 10 * max(wa.pulses[zero].mean(), 0.1)
     assert wa.pulses.max() > 50
     x = rng.uniform(0, 1, (300, 5))
     arr.calibrate(x[:100])
