@@ -14,8 +14,8 @@ in :mod:`device_physics.fv1d_model`; this module owns the nonlinear and time int
   trace computed so far is kept on the exception (``exc.trace``) and written by
   :func:`run_to_h5`.
 
-Output follows the data contract of ``ARCHITECTURE.md``; until ``device_physics/output.py``
-exists, :func:`write_h5` here is the minimal writer.
+Output follows the data contract of ``ARCHITECTURE.md`` through the shared writer
+``device_physics.output.write_device_h5`` (:func:`write_h5`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,15 @@ class SolverError(RuntimeError):
     def __init__(self, msg: str, trace: Trace | None = None):
         super().__init__(msg)
         self.trace = trace
+
+
+def _density_step(dln: np.ndarray) -> np.ndarray:
+    """Applied change of ln(density) for Newton's linearised change ``dln``.
+
+    Applied linearly in the density (n <- n (1 + dln)): Newton linear in n does not overshoot
+    the way exp does; the density changes by at most 1000x down and 1e8x up per iteration.
+    """
+    return np.log(np.clip(1.0 + dln, 1e-3, 1e8))
 
 
 class NewtonFailure(Exception):
@@ -108,8 +117,6 @@ class FV1D:
         self.max_newton = 40
         self.stats = {"steps": 0, "rejected": 0, "newton_its": 0, "newton_failures": 0}
         self._band: tuple[int, int] | None = None
-        nn = 3 * self.dev.N
-        self._diag_ab = np.concatenate([np.arange(1, nn, 3), np.arange(2, nn, 3)])
         self.z: np.ndarray = self.initial_guess(0.0)
 
     # ----------------------------------------------------------------- Newton
@@ -172,20 +179,25 @@ class FV1D:
             np.maximum.at(rmax, r, np.abs(vals))
             rmax[rmax == 0] = 1.0
             vals = vals / rmax[r]
+            res_scaled = float(np.max(np.abs(F / rmax)))
             dy = self._solve_banded(r, c, vals, -F / rmax)
             if not np.all(np.isfinite(dy)):
                 raise NewtonFailure(int(np.argmax(~np.isfinite(dy))), it, np.inf)
             dz = dy * cs
-            # psi: log-damped update beyond one thermal voltage
-            du = dz[0:nn:3]
+            # psi: log-damped update beyond one thermal voltage; densities: Newton's change
+            # of ln n = u - a + const and ln p = b - u + const (see _density_step), then the
+            # quasi-Fermi potentials follow from psi and the densities
+            du_lin = dz[0:nn:3].copy()
+            dln_n = du_lin - dz[1:nn:3]
+            dln_p = dz[2:nn:3] - du_lin
+            du = du_lin
             big = np.abs(du) > 1.0
             du[big] = np.sign(du[big]) * (1.0 + np.log(np.abs(du[big])))
+            step_n = _density_step(dln_n)
+            step_p = _density_step(dln_p)
             z[0:nn:3] += du
-            # quasi-Fermi potentials: the update of the Slotboom variables exp(-a), exp(b)
-            # (Newton linear in the densities): a -= ln(1 - da), b += ln(1 + db), the density
-            # falling by at most 10x per iteration
-            z[1:nn:3] -= np.log(np.clip(1.0 - dz[1:nn:3], 1e-3, 1e8))
-            z[2:nn:3] += np.log(np.clip(1.0 + dz[2:nn:3], 1e-3, 1e8))
+            z[1:nn:3] += du - step_n
+            z[2:nn:3] += du + step_p
             if d.traps.size:
                 f = z[nn:]
                 fn = f + dz[nn:]
@@ -202,7 +214,8 @@ class FV1D:
             worst = int(np.argmax(conv))
             norm = float(conv[worst])
             self.stats["newton_its"] += 1
-            if norm < tol:
+            # converged: small update, or (rounding-limited) tiny scaled residual
+            if norm < tol or (norm < 1e-3 and res_scaled < 1e-12):
                 return z
         self.stats["newton_failures"] += 1
         raise NewtonFailure(worst, max_its, norm)
@@ -466,33 +479,33 @@ class FV1D:
 
 # --------------------------------------------------------------------------- output
 
+class _ContractTrace:
+    """View of a :class:`Trace` in the shape :func:`device_physics.output.write_device_h5`
+    expects (``J_right`` = cathode current, snapshots as ``(t, profiles)``)."""
+
+    def __init__(self, trace: Trace):
+        self.stats = dict(trace.stats)
+        self._arrays = trace.arrays()
+        self._arrays["J_right"] = self._arrays["J_cathode"]
+        self.snapshots = [(s["t"], {k: s[k] for k in ("psi", "n", "p", "nt", "pt", "E")})
+                          for s in trace.snapshots]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return self._arrays
+
+
 def write_h5(path: str | Path, solver: FV1D, trace: Trace, protocol: Protocol,
              config: Any = None) -> Path:
-    """Write ``trace`` in the device data contract (minimal writer until output.py exists)."""
-    from lemsim.io import atomic_h5
+    """Write ``trace`` in the device data contract with the shared writer of
+    :mod:`device_physics.output` (``solver_stats`` gains ``solver: fv1d``)."""
+    from device_physics.output import write_device_h5
 
     d = solver.dev
-    with atomic_h5(path, config) as fh:
-        m = fh.create_group("mesh")
-        m["x"] = d.x
-        m["layer"] = d.layer
-        m.attrs["layers"] = [la.name for la in d.stack.layers]
-        m.attrs["thicknesses"] = [la.thickness for la in d.stack.layers]
-        g = fh.create_group("trace")
-        for k, v in trace.arrays().items():
-            g[k] = v
-        s = fh.create_group("snapshots")
-        for k, snap in enumerate(trace.snapshots):
-            sg = s.create_group(str(k))
-            sg.attrs["t"] = snap["t"]
-            sg.attrs["label"] = snap["label"]
-            for key in ("psi", "n", "p", "nt", "pt", "E"):
-                sg[key] = snap[key]
-        fh.attrs["protocol"] = protocol.to_json()
-        fh.attrs["stack"] = d.stack.to_json()
-        fh.attrs["solver"] = "fv1d"
-        fh.attrs["solver_stats"] = str(trace.stats)
-    return Path(path)
+    return write_device_h5(
+        path, x=d.x, cell_layer=d.layer, layer_names=[la.name for la in d.stack.layers],
+        layer_thicknesses=[la.thickness for la in d.stack.layers],
+        trace=_ContractTrace(trace), protocol_json=protocol.to_json(),
+        stack_json=d.stack.to_json(), config=config, extra_stats={"solver": "fv1d"})
 
 
 def run_to_h5(stack: Stack, protocol: Protocol, path: str | Path, nodes_per_layer: int = 40,

@@ -102,9 +102,13 @@ class FVDevice:
         self.taun, self.taup = g("tau_n"), g("tau_p")
         self.srh = np.isfinite(self.taun) & np.isfinite(self.taup)
         self.kappa = EPS0 * vt / Q  # m^-1 per unit scaled potential
-        self.delta_reg = 1e-150  # m^-2 s^-1 per Vt, see assemble()
+        self.n_reg = 1e-150
+        """Density (m^-3) whose conductance regularises the quasi-Fermi potentials, see
+        assemble(): keeps the Newton matrix regular where a density underflows."""
         self.kn = self.mun * vt / self.h
         self.kp = self.mup * vt / self.h
+        self.delta_n = np.full(self.N - 1, self.n_reg)  # m^-2 s^-1 per Vt
+        self.delta_p = np.full(self.N - 1, self.n_reg)
         elastance = np.concatenate([[0.0], np.cumsum(self.h / self.eps)])
         self.divider = 1.0 - elastance / elastance[-1]
         """Fraction of an anode bias step seen at each node right after the step."""
@@ -361,20 +365,18 @@ class FVDevice:
                 add(ib(r), ib(cl), -sgn * dFp_dbL)
                 add(ib(r), ib(cr_), -sgn * dFp_dbR)
 
-        # ---- regularisation: a negligible conductance delta per cell for each quasi-Fermi
-        # potential (q delta ~ 1e-169 A/m^2 per Vt) keeps phi defined where n or p underflow
-        dl = self.delta_reg
-        F1[:-1] -= dl * (a[1:] - a[:-1])
-        F1[1:] += dl * (a[1:] - a[:-1])
-        F2[:-1] -= dl * (b[1:] - b[:-1])
-        F2[1:] += dl * (b[1:] - b[:-1])
+        # ---- regularisation: the conductance of a negligible density n_reg for each
+        # quasi-Fermi potential keeps it defined where n or p are vanishingly small
+        F1[:-1] -= self.delta_n * (a[1:] - a[:-1])
+        F1[1:] += self.delta_n * (a[1:] - a[:-1])
+        F2[:-1] -= self.delta_p * (b[1:] - b[:-1])
+        F2[1:] += self.delta_p * (b[1:] - b[:-1])
         if jac:
-            one = np.full(N - 1, dl)
-            for rowf in (ia, ib):
-                add(rowf(cl), rowf(cl), one)
-                add(rowf(cl), rowf(cr_), -one)
-                add(rowf(cr_), rowf(cr_), one)
-                add(rowf(cr_), rowf(cl), -one)
+            for rowf, dl in ((ia, self.delta_n), (ib, self.delta_p)):
+                add(rowf(cl), rowf(cl), dl)
+                add(rowf(cl), rowf(cr_), -dl)
+                add(rowf(cr_), rowf(cr_), dl)
+                add(rowf(cr_), rowf(cl), -dl)
 
         # ---- recombination (per half cell) and generation
         for nodes, n_, p_ in ((cl, nL, pL), (cr_, nR, pR)):
