@@ -39,20 +39,21 @@ PAPER = {"acc_2_classes": 99.0, "acc_largest_task": 73.48, "fcn1_4class": 91.6,
 
 
 def load_mnist() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """MNIST train and test as flat float32 arrays in [0, 1] and int labels (offline)."""
-    from networks.data import load_dataset
+    """MNIST train and test images as flat uint8 arrays and int labels (offline)."""
+    from networks.data import load_dataset_uint8
 
-    xtr, ytr = load_dataset("mnist", "train")
-    xte, yte = load_dataset("mnist", "test")
-    return (xtr.flatten(1).numpy(), ytr.numpy(), xte.flatten(1).numpy(), yte.numpy())
+    xtr, ytr = load_dataset_uint8("mnist", "train")
+    xte, yte = load_dataset_uint8("mnist", "test")
+    return (xtr.reshape(len(xtr), -1), np.asarray(ytr), xte.reshape(len(xte), -1),
+            np.asarray(yte))
 
 
 def class_subset(x: np.ndarray, y: np.ndarray, classes: int, n: int, seed: int
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` seeded samples of the digits ``0 .. classes − 1``."""
+    """``n`` seeded samples of the digits ``0 .. classes − 1`` (float32 in [0, 1], int64)."""
     idx = np.flatnonzero(y < classes)
     idx = np.random.default_rng(seed).permutation(idx)[:n]
-    return x[idx], y[idx]
+    return x[idx].astype(np.float32) / 255.0, y[idx].astype(np.int64)
 
 
 def _accuracy(model: FCN, x: torch.Tensor, y: torch.Tensor, synapse: Any = None) -> float:
@@ -190,6 +191,17 @@ def run_fcn_codesign(
         scale: Scale name, recorded in the F rows.
         compact_source: Compact-model preset or ``nlem.json`` path.
     """
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the batched 100×100 Newton solves gain nothing from threads, and
+    # spinning BLAS threads on a shared 2-core machine cost 100× more than the solves
+    with threadpool_limits(1):
+        return _run(out_dir, fig_dir, fcn_cfg, circuits_cfg, seed, scale, compact_source)
+
+
+def _run(out_dir: str | Path, fig_dir: str | Path, fcn_cfg: dict | FCNConfig,
+         circuits_cfg: dict | CircuitsConfig, seed: int, scale: str, compact_source: str
+         ) -> dict[str, Any]:
     import compact_model
 
     fcn = fcn_cfg if isinstance(fcn_cfg, FCNConfig) else from_dict(FCNConfig, fcn_cfg,
