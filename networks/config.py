@@ -91,6 +91,8 @@ class UPENNConfig:
     """Training samples per unseen set for re-learning."""
     relearn_epochs: int = param(3, lo=1)
     """Re-learning epochs."""
+    relearn_lr: float = param(0.005, lo=0.0, lo_open=True)
+    """Re-learning peak learning rate (fine-tuning: a tenth of ``lr``)."""
     analog: bool = True
     """Run the networks on the simulated N-LEM layers (False: digital layers)."""
     levels_per_sign: int = param(15, lo=2, hi=256)

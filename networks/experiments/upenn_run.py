@@ -116,9 +116,56 @@ def _before_last_block(model: ResNet50Layout, x: torch.Tensor) -> torch.Tensor:
     return h
 
 
+class Centre(nn.Module):
+    """Subtracts a fixed feature mean before the FC (a DAC reference offset in hardware)."""
+
+    def __init__(self, mean: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mean", mean.detach().clone().float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return x - self.mean
+
+
+def imprint_head(fc: nn.Linear, feats: torch.Tensor, y: torch.Tensor) -> nn.Sequential:
+    """A centred FC initialised as the Euclidean nearest-class-mean classifier of ``feats``.
+
+    With class means μ_c and their average μ̄ the head is ``Centre(μ̄)`` then ``fc`` with
+    ``W_c = s·(μ_c - μ̄)``, ``b_c = -s·|μ_c - μ̄|²/2`` (argmax = nearest class mean). Centring
+    removes the large common mode of pooled post-ReLU features, which the 8-bit DAC/ADC and
+    the 15 weight levels could not resolve otherwise. ``s`` gives the weights the rms of
+    PyTorch's default init; classes without examples get the lowest bias.
+    Re-learning then starts from the "without training" solution instead of a random head.
+    """
+    n = fc.weight.shape[0]
+    f = feats.float()
+    mu = torch.zeros(n, f.shape[1])
+    have = torch.zeros(n, dtype=torch.bool)
+    for c in range(n):
+        sel = f[y == c]
+        if len(sel):
+            mu[c], have[c] = sel.mean(0), True
+    bar = mu[have].mean(0)
+    d = mu - bar
+    d[~have] = 0.0
+    rms = 1.0 / (3.0 * f.shape[1]) ** 0.5
+    s = rms / float(d[have].pow(2).mean().sqrt().clamp_min(1e-12))
+    bias = -0.5 * s * (d**2).sum(1)
+    bias[~have] = float(bias[have].min()) - 1.0
+    with torch.no_grad():
+        fc.weight.copy_((s * d).to(fc.weight))
+        if fc.bias is not None:
+            fc.bias.copy_(bias.to(fc.bias))
+    return nn.Sequential(Centre(bar).to(fc.weight.device), fc)
+
+
 def relearn(model: ResNet50Layout, variant: str, x: torch.Tensor, y: torch.Tensor,
             xt: torch.Tensor, yt: torch.Tensor, spec: TrainSpec, ckpt: Path) -> float:
-    """Re-learn one set from the pre-learned ``model`` (a copy); returns test accuracy."""
+    """Re-learn one set from the pre-learned ``model`` (a copy); returns test accuracy.
+
+    The new FC starts as the nearest-class-mean classifier of the training features
+    (:func:`imprint_head`), for both networks alike.
+    """
     m = copy.deepcopy(model)
     m.replace_head(int(max(int(y.max()), int(yt.max()))) + 1)
     if m.cross_layer:  # UPENN: freeze all but the last CIBlock and the new FC
@@ -129,8 +176,11 @@ def relearn(model: ResNet50Layout, variant: str, x: torch.Tensor, y: torch.Tenso
             p.requires_grad_(True)
         h = predict(m, x, fn=lambda b: _before_last_block(m, b))
         ht = predict(m, xt, fn=lambda b: _before_last_block(m, b))
+        tail.fc = imprint_head(tail.fc, predict(tail, h, fn=lambda b: torch.flatten(
+            tail.pool(tail.block(b)), 1)), y)
         fit(tail, h, y, spec, ckpt_path=ckpt)
         return accuracy(tail, ht, yt)
+    m.fc = imprint_head(m.fc, predict(m, x, fn=m.embed), y)
     fit(m, x, y, spec, ckpt_path=ckpt)  # Contrast Net: the whole network
     return accuracy(m, xt, yt)
 
@@ -192,7 +242,7 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
                dataset=cfg.pretrain_dataset, classes=n_cls)
 
     ncm, rel = {}, {}
-    rspec = TrainSpec(epochs=cfg.relearn_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+    rspec = TrainSpec(epochs=cfg.relearn_epochs, batch_size=cfg.batch_size, lr=cfg.relearn_lr,
                       optimizer=cfg.optimizer, seed=seed, ckpt_every=20)
     for name in tqdm(cfg.datasets, desc=f"{variant} transfer", mininterval=10):
         xa, ya = load_task(name, "train", size, cfg.relearn_samples, seed)

@@ -111,7 +111,7 @@ def lut_quantize(x: torch.Tensor, xs: torch.Tensor, table: torch.Tensor) -> torc
     """
     with torch.no_grad():
         n = table.numel() - 1
-        idx = x.abs().mul_(n / xs).round_().int()
+        idx = x.abs().mul_(n / xs).round_().clamp_(max=n).int()
         tab = table.to(device=x.device, dtype=x.dtype) * xs
         q = torch.index_select(tab, 0, idx.view(-1))
         return q.view(x.shape).copysign_(x)
