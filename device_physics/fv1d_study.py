@@ -42,7 +42,8 @@ def summarise(stack: Stack | str | Path, protocol: Protocol | str | Path,
     """Run ``protocol`` on ``stack`` with fv1d and summarise the pulse response."""
     st = load_stack(stack) if isinstance(stack, str | Path) else stack
     pr = load_protocol(protocol) if isinstance(protocol, str | Path) else protocol
-    sol = FV1D(st, nodes_per_layer, ratio=1.2, rtol=rtol, wavelength=pr.wavelength)
+    sol = FV1D(st, nodes_per_layer, ratio=1.2, rtol=rtol, wavelength=pr.wavelength,
+               dt_edge=1e-6)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

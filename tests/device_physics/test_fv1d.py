@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
-from device_physics.fv1d import FV1D
+from device_physics.fv1d import FV1D, write_h5
 from device_physics.stack import load_stack
 from device_physics.units import EPS0, Q
 
@@ -81,3 +83,35 @@ def test_pn_diode_ideal_law_and_conservation() -> None:
         floor = sol.dev.current_floor(z)
         assert np.all(np.abs(jn + jp - jm) <= 1e-6 * abs(jm) + floor)
         assert abs(ja - jc) <= 1e-6 * abs(jm) + floor[0] + floor[-1]
+
+
+def test_full_stack_ten_pulses(tmp_path: Path) -> None:
+    """The N-LEM stack runs the 10-pulse protocol (5 V, 30 ms) to the end on a coarse mesh,
+    conserves current, emits light in every pulse, and writes the data contract."""
+    from device_physics.fv1d_study import pulse_peaks
+    from device_physics.protocols import load_protocol
+
+    s = load_stack(STACKS / "nlem.yaml")
+    p = load_protocol(STACKS.parent / "protocols" / "pulses_10.yaml")
+    # coarse settings to stay in the test budget (~100 s); peaks agree with rtol = 0.05,
+    # dt_edge = 1e-9 to 0.1 % (measured)
+    sol = FV1D(s, nodes_per_layer=6, ratio=1.2, rtol=0.1, dt_edge=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tr = sol.run(p)
+    a = tr.arrays()
+    assert a["t"][-1] == pytest.approx(p.duration)
+    pk = pulse_peaks(tr, p)
+    assert pk["J"].size == 10
+    assert np.all(pk["J"] > 1.0) and np.all(pk["L"] > 1e15)  # A/m^2, photons/(s m^2)
+    # both contacts carry the same total (conduction + displacement) current: 1e-6 relative
+    # while the device conducts (|J| > 1 A/m^2; below that the PEDOT rounding floor shows)
+    on = np.abs(a["J"]) > 1.0
+    assert np.max(np.abs(a["J_anode"][on] - a["J_cathode"][on]) / np.abs(a["J"][on])) < 1e-6
+    out = write_h5(tmp_path / "pulses_10.h5", sol, tr, p)
+    with h5py.File(out) as fh:
+        for key in ("mesh/x", "mesh/layer", "trace/t", "trace/V", "trace/uv", "trace/J",
+                    "trace/L", "trace/Qt_p", "trace/Qt_n"):
+            assert key in fh
+        assert len(fh["snapshots"]) > 0 and "psi" in fh["snapshots/0"]
+        assert "stack" in fh.attrs and "protocol" in fh.attrs
