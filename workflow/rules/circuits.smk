@@ -5,16 +5,20 @@ ALL += [
     f"{RES}/networks/fcn/f_rows.csv",
     f"{RES}/figures/fig4d_accuracy_vs_classes.png",
 ]
+ROWS += [f"{RES}/tables/rows/fcn.json"]
 
 
 rule circuits_fcn_codesign:
+    input:
+        nlem=f"{RES}/compact/nlem.json",
     output:
         metrics=f"{RES}/networks/fcn/metrics.json",
-        rows=f"{RES}/networks/fcn/f_rows.csv",
+        f_rows=f"{RES}/networks/fcn/f_rows.csv",
         h5=f"{RES}/networks/fcn/synapses.h5",
         fig_d=f"{RES}/figures/fig4d_accuracy_vs_classes.png",
         fig_e=f"{RES}/figures/fig4e_weight_distribution.png",
         fig_f=f"{RES}/figures/fig4f_accuracy_per_epoch.png",
+        rows=f"{RES}/tables/rows/fcn.json",
     params:
         fcn=section("networks.fcn"),
         circuits=section("circuits"),
@@ -23,6 +27,8 @@ rule circuits_fcn_codesign:
     log:
         f"{LOGS}/circuits/fcn_codesign.log",
     threads: 1
+    conda:
+        ENV
     resources:
         mem_mb=4000,
         runtime=30,

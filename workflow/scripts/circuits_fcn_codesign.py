@@ -6,7 +6,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from networks.experiments.fcn_codesign import run_fcn_codesign  # noqa: E402
+from networks.experiments.fcn_codesign import run_fcn_codesign, write_target_rows  # noqa: E402
 
 run_fcn_codesign(
     Path(snakemake.output.metrics).parent,  # noqa: F821
@@ -15,4 +15,6 @@ run_fcn_codesign(
     snakemake.params.circuits,  # noqa: F821
     seed=snakemake.params.seed,  # noqa: F821
     scale=snakemake.params.scale,  # noqa: F821
+    compact_source=snakemake.input.nlem,  # noqa: F821
 )
+write_target_rows(snakemake.output.metrics, snakemake.output.rows)  # noqa: F821
