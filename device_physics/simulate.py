@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def build_solver(stack: Any, wavelength_m: float = 365e-9, cells_per_layer: int = 40,
-                 grading: float = 2.0):
+                 grading: float = 3.5):
     """(solver, adapted device) for a :class:`~device_physics.stack.Stack`."""
     from mpi4py import MPI  # noqa: F401
 
@@ -39,7 +39,7 @@ def build_solver(stack: Any, wavelength_m: float = 365e-9, cells_per_layer: int 
 
 
 def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path, *,
-             cells_per_layer: int = 40, grading: float = 2.0, rtol: float = 1e-3,
+             cells_per_layer: int = 20, grading: float = 3.5, rtol: float = 1e-3,
              xdmf: bool = True, config: Any = None, progress: bool = False) -> Path:
     """Run ``protocol_path`` on ``stack_path`` and write ``out`` (HDF5 of the data contract).
 
@@ -87,3 +87,24 @@ def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
                             trace)
     log.info("device run done: %s", trace.stats)
     return path
+
+
+def run_configured(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
+                   device_cfg: dict[str, Any]) -> Path:
+    """Run with the ``device`` config section: solver ``dolfinx`` or ``fv1d``, its mesh
+    (``nodes_per_layer`` = cells per stack layer) and ``rtol``."""
+    solver = device_cfg.get("solver", "dolfinx")
+    cells = int(device_cfg.get("nodes_per_layer", 20))
+    rtol = float(device_cfg.get("rtol", 1e-3))
+    if solver == "fv1d":
+        from device_physics.fv1d import run_to_h5
+        from device_physics.protocols import load_protocol
+        from device_physics.stack import load_stack
+
+        run_to_h5(load_stack(stack_path), load_protocol(protocol_path), out,
+                  nodes_per_layer=cells, rtol=rtol, config=device_cfg)
+        return Path(out)
+    if solver != "dolfinx":
+        raise ValueError(f"device.solver = {solver!r}: must be 'dolfinx' or 'fv1d'")
+    return simulate(stack_path, protocol_path, out, cells_per_layer=cells, rtol=rtol,
+                    config=device_cfg)

@@ -1,0 +1,48 @@
+# Drift-diffusion of the device stacks (device_physics): one HDF5 per (study, protocol).
+# study "nlem" is the configured stack (device.stack); other studies are the control stacks
+# config/stacks/<study>.yaml. Protocols are config/protocols/<protocol>.yaml.
+
+DEVICE = section("device")
+_DEVICE_PROTOCOLS = [f"pulses_{n}" for n in DEVICE["pulses"]] + ["full"]
+if DEVICE["enabled"]:
+    ALL += expand(f"{RES}/device/nlem/{{p}}.h5", p=_DEVICE_PROTOCOLS)
+    ALL += [f"{RES}/figures/device_nlem_full.png"]
+
+
+def _device_stack(wildcards):
+    if wildcards.study == "nlem":
+        return DEVICE["stack"]
+    return f"config/stacks/{wildcards.study}.yaml"
+
+
+rule device_run:
+    input:
+        stack=_device_stack,
+        protocol="config/protocols/{protocol}.yaml",
+    output:
+        f"{RES}/device/{{study}}/{{protocol}}.h5",
+    params:
+        device=DEVICE,
+    log:
+        f"{LOGS}/device/{{study}}_{{protocol}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    script:
+        "../scripts/device_run.py"
+
+
+rule device_figure:
+    input:
+        f"{RES}/device/{{study}}/{{protocol}}.h5",
+    output:
+        f"{RES}/figures/device_{{study}}_{{protocol}}.png",
+    log:
+        f"{LOGS}/device/figure_{{study}}_{{protocol}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/device_figure.py"
