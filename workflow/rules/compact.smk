@@ -17,6 +17,7 @@ COMPACT_FIGS = [
     )
 ]
 
+ROWS += [f"{RES}/tables/rows/compact.json"]
 ALL += [f"{RES}/compact/nlem.json", f"{RES}/figures/compact_fit_report.png", *COMPACT_FIGS]
 
 
@@ -26,11 +27,14 @@ rule fit_compact:
     output:
         json=f"{RES}/compact/nlem.json",
         report=f"{RES}/figures/compact_fit_report.png",
+        rows=f"{RES}/tables/rows/compact.json",
     params:
         compact=COMPACT,
     log:
         f"{LOGS}/compact/fit_compact.log",
     threads: 1
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=30,
@@ -46,6 +50,8 @@ rule compact_figures:
     log:
         f"{LOGS}/compact/compact_figures.log",
     threads: 1
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
