@@ -39,7 +39,7 @@ def test_nlem_stack_si_values() -> None:
     assert {t.carrier for t in pvp.traps} == {"hole", "electron"}
     ht = pvp.traps[0]
     assert sum(ht.weights) == pytest.approx(1.0)
-    assert ht.volume_density == pytest.approx(2e16 / 3e-9)  # 2e12 cm-2 in 3 nm
+    assert ht.volume_density == pytest.approx(5e15 / 3e-9)  # 5e11 cm-2 in 3 nm
     with pytest.raises(ValueError, match="alpha_uv"):
         s.layers[0].absorption(500e-9)
 
