@@ -33,9 +33,12 @@ class VDSR(nn.Module):
             layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU()]
         layers.append(nn.Conv2d(channels, 3, 3, padding=1))
         self.net = nn.Sequential(*layers)
+        for m in self.net:  # He initialisation, as in the VDSR paper (torch's default
+            if isinstance(m, nn.Conv2d):  # init lets the signal die out over 20 layers)
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
         with torch.no_grad():  # start at the bicubic image
             self.net[-1].weight.mul_(0.1)
-            self.net[-1].bias.zero_()
 
     def set_scale(self, scale: int) -> None:
         """Use another magnification (the network itself is scale-agnostic)."""
