@@ -108,7 +108,8 @@ class UPENNConfig:
     nonlinearity: bool = True
     """Apply the N-LEM I-V curve to the input voltage (through a pre-distorting DAC)."""
     compact_model: str = "paper"
-    """Compact-model preset name or path of ``nlem.json``."""
+    """Compact-model preset name or path of ``nlem.json`` (the Snakemake rules always pass the
+    compact stage's ``results/compact/nlem.json``; this value serves direct calls)."""
 
 
 @dataclass

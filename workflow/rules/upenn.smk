@@ -20,6 +20,8 @@ ROWS += [f"{RES}/tables/rows/upenn.json"]
 
 
 rule upenn_variant:
+    input:
+        nlem=f"{RES}/compact/nlem.json",
     output:
         metrics=f"{UPENN_DIR}/{{variant}}/metrics.json",
         arrays=f"{UPENN_DIR}/{{variant}}/arrays.npz",
