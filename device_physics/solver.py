@@ -261,6 +261,10 @@ class DDSolver:
                 self._f0 = max(self._fstart, fn)
             if m < self.dx_tol and (fn <= self.f_tol or fn <= 1e-10 * self._f0):
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
+            # stagnation at the rounding floor (large quasi-Fermi potentials of a majority
+            # carrier): small update and a residual reduced by 8 orders
+            if it >= 8 and m < 1e-5 and fn <= 1e-8 * self._f0:
+                return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             if it >= self.max_it:
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
             return 0
