@@ -1,0 +1,57 @@
+"""Cross-check: the dolfinx solver against the independent finite-volume solver ``fv1d`` on
+the full N-LEM stack, on the same mesh (issue 3: pulse-train current and light traces agree
+within 1 %)."""
+
+from __future__ import annotations
+
+import numpy as np
+from mpi4py import MPI  # noqa: F401  (before dolfinx)
+
+from device_physics.fv1d import FV1D
+from device_physics.protocols import protocol_from_dict, pulse_train
+from device_physics.simulate import build_solver
+from device_physics.stack import load_stack
+from device_physics.timestepping import StepOptions, run_protocol
+
+STACK = "config/stacks/nlem.yaml"
+
+
+def _same_mesh(cells: int):
+    st = load_stack(STACK)
+    s, ad = build_solver(st, cells_per_layer=cells)
+    return st, s, np.asarray(ad.parent)[s.layer]
+
+
+def test_steady_state_agrees_on_full_stack():
+    st, s, parent = _same_mesh(10)
+    f = FV1D(st, x=s.x, layer=parent)
+    z = f.equilibrium()
+    s.equilibrium()
+    for v in (2.0, 5.0):
+        for vv in np.arange(0.5, v + 1e-9, 0.5):
+            z = f.steady(float(vv), z0=z)
+        s.steady(v, dV_max=0.5)
+        jf = f.terminal_current(z)[0]
+        jd = s.steady_current()
+        # same discrete physics on the same mesh: agreement far below the 1 % of the issue
+        assert abs(jd / jf - 1) < 1e-4, (v, jd, jf)
+
+
+def test_pulse_traces_agree_within_one_percent():
+    # two pulses of the paper train (5 V, 30 ms, 30 ms off) instead of ten: the same edges
+    # and trap filling, inside the CI time budget. Compared 1 ms .. end of each pulse, where
+    # J and L are on the scale of the signal (in the first microseconds L is 1e-8 of its
+    # plateau and the interpolation between different time grids dominates)
+    st, s, parent = _same_mesh(10)
+    proto = protocol_from_dict({"name": "p2", "steps": [pulse_train(2)]})
+    tr_d = run_protocol(s, proto, StepOptions(rtol=1e-3)).arrays()
+    fv = FV1D(st, x=s.x, layer=parent, rtol=1e-3, wavelength=proto.wavelength)
+    tr_f = fv.run(proto).arrays()
+    windows = proto.pulse_windows()
+    times = np.concatenate([w[0] + np.array([1e-3, 1e-2, 0.99 * (w[1] - w[0])])
+                            for w in windows])
+    for key in ("J", "L"):
+        d = np.interp(times, tr_d["t"], tr_d[key])
+        f = np.interp(times, tr_f["t"], tr_f[key])
+        rel = np.abs(d - f) / np.abs(f)
+        assert rel.max() < 0.01, (key, rel.max())  # issue: 1 %
