@@ -265,6 +265,9 @@ class DDSolver:
             # carrier): small update and a residual reduced by 8 orders
             if it >= 8 and m < 1e-5 and fn <= 1e-8 * self._f0:
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
+            # an update at machine precision: nothing left to gain (residual at its floor)
+            if it >= 2 and m < 1e-12:
+                return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             if it >= self.max_it:
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
             return 0
