@@ -287,13 +287,16 @@ def _device(name: str) -> str:
 
 def run_from_params(method: str, params: dict[str, Any], metrics_path: str | Path, *,
                     seed: int = 0, device: str = "auto",
-                    checkpoint_dir: str | Path | None = None) -> dict[str, Any]:
+                    checkpoint_dir: str | Path | None = None,
+                    compact_model: str | None = None) -> dict[str, Any]:
     """:func:`run_method` from the plain config section (Snakemake ``params``); the outputs
-    go to the folder of ``metrics_path``."""
+    go to the folder of ``metrics_path``. ``compact_model`` (preset name or ``nlem.json``
+    path) sets the synapses of the hardware-aware USRNN."""
     cfg = _cfg(params)
     _check(cfg)
+    hw = {"compact_model": str(compact_model)} if compact_model else None
     return run_method(method, cfg, Path(metrics_path).parent, seed=seed,
-                      checkpoint_dir=checkpoint_dir, device=_device(device))
+                      checkpoint_dir=checkpoint_dir, device=_device(device), hw=hw)
 
 
 def report_from_params(metric_files: list[str], params: dict[str, Any], out_dir: str | Path, *,

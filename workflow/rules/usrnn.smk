@@ -13,6 +13,8 @@ ROWS += [f"{RES}/tables/rows/usrnn.json"]
 
 
 rule usrnn_train:
+    input:
+        nlem=f"{RES}/compact/nlem.json",
     output:
         metrics=f"{USRNN_DIR}/{{method}}/metrics.json",
         x2=f"{USRNN_DIR}/{{method}}/model_x2.pt",

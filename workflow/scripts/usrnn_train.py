@@ -13,4 +13,5 @@ run_from_params(
     seed=snakemake.params.seed,  # noqa: F821
     device=snakemake.params.device,  # noqa: F821
     checkpoint_dir=snakemake.params.checkpoints,  # noqa: F821
+    compact_model=snakemake.input.nlem,  # noqa: F821
 )
