@@ -266,7 +266,7 @@ class DDSolver:
             if it >= 8 and m < 1e-5 and fn <= 1e-8 * self._f0:
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             # an update at machine precision: nothing left to gain (residual at its floor)
-            if it >= 2 and m < 1e-12 and fn <= 1e-6 * self._f0:
+            if (it >= 2 and m < 1e-12 and fn <= 1e-6 * self._f0) or (it >= 5 and m < 1e-13):
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             if it >= self.max_it:
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
