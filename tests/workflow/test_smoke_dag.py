@@ -53,3 +53,43 @@ def test_data_written_with_provenance(smoke_results: Path) -> None:
     files = sorted((smoke_results / "data").glob("*.npz"))
     assert len(files) >= 7
     assert all(read_provenance(f)["lemsim_version"] for f in files)
+
+
+def _planned_jobs(stdout: str) -> set[str]:
+    """Rule names of the job-stats table of a dry run."""
+    jobs, in_table = set(), False
+    for line in stdout.splitlines():
+        if line.startswith("job ") and "count" in line:
+            in_table = True
+            continue
+        if in_table:
+            parts = line.split()
+            if not parts or parts[0] == "total":
+                break
+            if not parts[0].startswith("-"):
+                jobs.add(parts[0])
+    return jobs
+
+
+def test_complete_run_has_nothing_left_to_do(smoke_results: Path) -> None:
+    out = run(["-n", "--cores", "1", "--nolock", "--config", "scale=smoke",
+               f"results={smoke_results}"], 300)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_changed_parameter_reruns_exactly_its_downstream(smoke_results: Path) -> None:
+    """Changing one USRNN parameter reruns the USRNN rules and the table, nothing upstream."""
+    cfg = ["--config", "scale=smoke", f"results={smoke_results}"]
+    out = run(["-n", "--cores", "1", "--nolock", *cfg,
+               "networks={usrnn: {finetune_iterations: 4}}"], 300)
+    assert out.returncode == 0, out.stdout[-3000:]
+    jobs = _planned_jobs(out.stdout)
+    assert "usrnn_train" in jobs and "paper_table" in jobs
+    upstream = {"prepare_data", "fit_compact", "device_run", "circuits_fcn_codesign"}
+    assert not jobs & upstream, jobs
+    changes = run(["--list-changes", "params", "--cores", "1", "--nolock", *cfg,
+                   "networks={usrnn: {finetune_iterations: 4}}"], 300)
+    assert changes.returncode == 0
+    changed = [line for line in changes.stdout.splitlines() if line.strip()]
+    assert changed and all("/networks/usrnn/" in c for c in changed), changed

@@ -7,3 +7,9 @@ def section(name):
     for part in name.split("."):
         node = node[part]
     return node
+
+
+def _device_stack(wildcards):
+    if wildcards.study == "nlem":
+        return config["device"]["stack"]
+    return f"config/stacks/{wildcards.study}.yaml"

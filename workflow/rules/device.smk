@@ -3,16 +3,9 @@
 # config/stacks/<study>.yaml. Protocols are config/protocols/<protocol>.yaml.
 
 DEVICE = section("device")
-_DEVICE_PROTOCOLS = [f"pulses_{n}" for n in DEVICE["pulses"]] + ["full"]
 if DEVICE["enabled"]:
-    ALL += expand(f"{RES}/device/nlem/{{p}}.h5", p=_DEVICE_PROTOCOLS)
-    ALL += [f"{RES}/figures/device_nlem_full.png"]
-
-
-def _device_stack(wildcards):
-    if wildcards.study == "nlem":
-        return DEVICE["stack"]
-    return f"config/stacks/{wildcards.study}.yaml"
+    ALL += expand(f"{RES}/device/nlem/{{p}}.h5", p=DEVICE["protocols"])
+    ALL += expand(f"{RES}/figures/device/nlem/{{p}}.png", p=DEVICE["protocols"])
 
 
 rule device_run:
@@ -26,6 +19,8 @@ rule device_run:
     log:
         f"{LOGS}/device/{{study}}_{{protocol}}.log",
     threads: 1
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=120,
@@ -37,10 +32,12 @@ rule device_figure:
     input:
         f"{RES}/device/{{study}}/{{protocol}}.h5",
     output:
-        f"{RES}/figures/device_{{study}}_{{protocol}}.png",
+        f"{RES}/figures/device/{{study}}/{{protocol}}.png",
     log:
         f"{LOGS}/device/figure_{{study}}_{{protocol}}.log",
     threads: 1
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=5,

@@ -54,7 +54,7 @@ rule upenn_fig5:
          f"{RES}/tables/rows/upenn.json"] + UPENN_FIGS,
     params:
         run_dirs=expand(f"{UPENN_DIR}/{{variant}}", variant=UPENN_VARIANTS),
-        fig_dir=f"{RES}/figures",
+        fig_dir=lambda wildcards, output: os.path.dirname(output[3]),
         upenn=section("networks.upenn"),
     log:
         f"{LOGS}/upenn/fig5.log",

@@ -52,7 +52,7 @@ rule usrnn_report:
         usrnn=section("networks.usrnn"),
         scale=config["scale"],
         metrics=expand(f"{USRNN_DIR}/{{method}}/metrics.json", method=USRNN_METHODS),
-        out_dir=f"{USRNN_DIR}/report",
+        out_dir=lambda wildcards, output: os.path.dirname(output.table),
     log:
         f"{LOGS}/usrnn/report.log",
     threads: 1
