@@ -27,11 +27,12 @@ from networks.layers.device import DeviceCurves, device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
 from networks.layers.quant import (
     absmax,
-    lut_quantize,
+    lut_quantize_sym,
     predistort_table,
     quantize_uniform,
     snap_to_grid,
     straight_through,
+    symmetric_table,
 )
 
 _BANK_SIZE = 1 << 23
@@ -138,6 +139,7 @@ class _AnalogMixin:
         self.register_buffer("mags", (lv - lv[0]) / self._lvrange, persistent=False)
         self.register_buffer("w_table", snap_to_grid(torch.linspace(0.0, 1.0, 4096), self.mags),
                              persistent=False)
+        self.register_buffer("w_sym", symmetric_table(self.w_table), persistent=False)
         self.register_buffer("levels", lv, persistent=False)
         k = 2 ** (hw.dac_bits - 1) - 1 if hw.dac_bits > 0 else 0
         self._in_mode = "linear"
@@ -147,6 +149,9 @@ class _AnalogMixin:
         if self._in_mode == "predistort" and k > 0:
             self.register_buffer("in_table", predistort_table(curves.current, k),
                                  persistent=False)
+            self.register_buffer("in_sym", symmetric_table(self.in_table), persistent=False)
+        self._wq_key: tuple[Any, ...] | None = None
+        self._wq: tuple[torch.Tensor, float] | None = None
         self.noise = NoiseSource(hw.next_seed())
         attach_noise_state(self)  # type: ignore[arg-type]
         w = self.weight
@@ -194,12 +199,32 @@ class _AnalogMixin:
         if not hw.quantize_weights and hw.prog_noise <= 0:
             return w
         with torch.no_grad():
-            ws = absmax(w)
-            q = lut_quantize(w, ws, self.w_table) if hw.quantize_weights else w.clone()
+            q0, ws = self._quantized_weight()
             if hw.prog_noise > 0:
-                q.add_(self.noise.fast_randn(w.shape, w), alpha=float(
-                    math.sqrt(2.0) * hw.prog_noise * ws))
+                q = torch.add(q0, self.noise.fast_randn(w.shape, w),
+                              alpha=math.sqrt(2.0) * hw.prog_noise * ws)
+            else:
+                q = q0.detach()  # fresh alias: the cached tensor itself never enters a graph
         return straight_through(w, q)
+
+    def _quantized_weight(self) -> tuple[torch.Tensor, float]:
+        """Noise-free quantised weight and its full scale, cached until ``weight`` changes.
+
+        The key is the parameter's version counter (bumped by every in-place update: optimiser
+        steps, ``copy_``, ``load_state_dict``) with its storage, device and dtype, so the level
+        table is looked up once per optimiser step, however many forwards run in between.
+        """
+        hw = self.hw
+        assert hw is not None
+        w = self.weight
+        key = (w._version, w.data_ptr(), w.device, w.dtype, w.shape, self.w_sym.data_ptr())
+        if self._wq is None or self._wq_key != key:
+            with torch.no_grad():
+                ws_t = absmax(w)
+                ws = float(ws_t)
+                q = lut_quantize_sym(w, ws_t, self.w_sym) if hw.quantize_weights else w.clone()
+            self._wq, self._wq_key = (q, ws), key
+        return self._wq
 
     def train(self, mode: bool = True) -> Any:  # noqa: D102 - nn.Module API
         if mode and getattr(self, "hw", None) is not None:
@@ -217,7 +242,7 @@ class _AnalogMixin:
             return x
         with torch.no_grad():
             if self._in_mode == "predistort":
-                q = lut_quantize(x, xs, self.in_table)
+                q = lut_quantize_sym(x, xs, self.in_sym)
             else:
                 k = float(2 ** (hw.dac_bits - 1) - 1)
                 q = x * (k / xs)

@@ -18,10 +18,11 @@ from networks.layers.device import device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
 from networks.layers.quant import (
     absmax,
-    lut_quantize,
+    lut_quantize_sym,
     predistort_table,
     quantize_uniform,
     straight_through,
+    symmetric_table,
 )
 
 
@@ -44,6 +45,7 @@ class OpticalSkip(nn.Module):
         if hw.dac_bits > 0 and self._mode == "predistort":
             k = 2 ** (hw.dac_bits - 1) - 1
             self.register_buffer("l_table", predistort_table(curves.light, k), persistent=False)
+            self.register_buffer("l_sym", symmetric_table(self.l_table), persistent=False)
         self.full_scale_a = float(hw.coupling_efficiency) * float(hw.pd_responsivity)
         """Photocurrent at full-scale light (1 W normalised emitted power), in A."""
         self.noise = NoiseSource(hw.next_seed())
@@ -58,15 +60,27 @@ class OpticalSkip(nn.Module):
             light = interp_lut(quantize_uniform(x / xs, hw.dac_bits), self.l_lut)
             return self._receive(light, x) * xs
         with torch.no_grad():
-            light = lut_quantize(x, xs, self.l_table) if hw.dac_bits > 0 else x.clone()
-            light.div_(xs)
-            q = self._receive(light, x).mul_(xs)
+            light = lut_quantize_sym(x, xs, self.l_sym, 1.0) if hw.dac_bits > 0 else x / xs
+            q = self._receive(light, x, xs)
         return straight_through(x, q)  # ideal gain 1
 
-    def _receive(self, light: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Coupling → photodiode → noise → ADC, back in units of the normalised input."""
+    def _receive(self, light: torch.Tensor, x: torch.Tensor,
+                 xs: torch.Tensor | None = None) -> torch.Tensor:
+        """Coupling → photodiode → noise → ADC, back in units of the normalised input.
+
+        With ``xs`` given, ``light`` is a fresh no-grad tensor that is overwritten in place
+        (fast path; the same arithmetic in fewer passes) and the result is scaled back by ``xs``.
+        """
         hw = self.hw
         assert hw is not None
+        if xs is not None:
+            # i_pd / full_scale_a = light + noise * skip_noise: the gain calibration cancels.
+            if hw.skip_noise > 0:
+                light.add_(self.noise.fast_randn(x.shape, x), alpha=hw.skip_noise)
+            if hw.adc_bits > 0:
+                k = float(2 ** (hw.adc_bits - 1) - 1)
+                return light.mul_(k).round_().clamp_(-k, k).mul_(xs / k)
+            return light.mul_(xs)
         i_pd = light * self.full_scale_a  # A, at 1 W normalised full-scale emission
         if hw.skip_noise > 0:
             i_pd = i_pd + self.noise.fast_randn(x.shape, x) * (hw.skip_noise * self.full_scale_a)

@@ -142,3 +142,37 @@ def test_bad_hardware_config_is_rejected():
         HardwareConfig(adc_bits=1)
     with pytest.raises(ValueError, match="prog_noise"):
         HardwareConfig(prog_noise=-0.1)
+
+
+def test_symmetric_lut_quantize_matches_magnitude_form():
+    from networks.layers.quant import lut_quantize_sym, symmetric_table
+
+    torch.manual_seed(1)
+    table = torch.sort(torch.rand(257))[0]
+    table[0] = 0.0  # as in every layer table (zero input -> zero output)
+    x = torch.randn(1000)
+    xs = x.abs().max()
+    n = table.numel() - 1
+    ref = torch.copysign(table[torch.round(x.abs() * (n / xs)).long()] * xs, x)
+    # same index arithmetic and table entries: equal up to the sign of an exact zero
+    assert torch.equal(lut_quantize_sym(x, xs, symmetric_table(table)), ref + 0.0)
+
+
+def test_quantised_weight_cache_follows_in_place_updates():
+    hw = HardwareConfig(prog_noise=0.0, read_noise=0.0)
+    lay = AnalogLinear(16, 8, hw=hw).train()
+    q1 = lay.effective_weight().detach().clone()
+    assert lay.effective_weight().detach().data_ptr() == lay._wq[0].data_ptr()  # cache hit
+    opt = torch.optim.SGD(lay.parameters(), lr=1.0)
+    lay(torch.randn(4, 16)).sum().backward()
+    opt.step()  # in-place update: the cache must be invalidated
+    q2 = lay.effective_weight().detach()
+    allowed = torch.cat([-lay.mags, lay.mags])
+    ws = lay.weight.detach().abs().max()
+    # fresh quantisation of the new weights (float32 rounding only), and it differs from q1
+    assert float(((q2 / ws).reshape(-1, 1) - allowed).abs().min(1).values.max()) < 1e-6
+    assert not torch.equal(q1, q2)
+    with torch.no_grad():
+        lay.weight.copy_(torch.linspace(-1, 1, 128).reshape(8, 16))
+    q3 = lay.effective_weight().detach()
+    assert float(q3.abs().max()) == pytest.approx(1.0, abs=1e-6)  # full-scale weight is a level
