@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import torch
+
+_SCRATCH = threading.local()
+
+
+def scratch(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A reusable 1-D work buffer of ``n`` elements (per thread, dtype and device).
+
+    For temporaries that never leave a function (never returned, never saved for backward):
+    reusing one buffer avoids a fresh allocation, and its page faults, per call.
+    """
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    key = (dtype, str(device))
+    buf = bufs.get(key)
+    if buf is None or buf.numel() < n:
+        buf = bufs[key] = torch.empty(n, dtype=dtype, device=device)
+    return buf[:n]
 
 
 class _UniformSTE(torch.autograd.Function):
@@ -124,11 +143,14 @@ def lut_quantize_sym(x: torch.Tensor, xs: torch.Tensor, sym: torch.Tensor,
     """
     with torch.no_grad():
         n = (sym.numel() - 1) // 2
-        a = x * (n / xs)
-        idx = a.round_().to(torch.int32).add_(n)
+        m = x.numel()
+        a = torch.mul(x, n / xs, out=scratch(m, x.dtype, x.device).view(x.shape))
+        idx = scratch(m, torch.int32, x.device)
+        idx.copy_(a.round_().view(-1))  # exact: the values are integers already
+        idx.add_(n)
         tab = sym.to(device=x.device, dtype=x.dtype)
         tab = tab * (xs if scale is None else scale)
-        return torch.index_select(tab, 0, idx.view(-1)).view(x.shape)
+        return torch.index_select(tab, 0, idx).view(x.shape)
 
 
 def lut_quantize(x: torch.Tensor, xs: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
