@@ -75,7 +75,7 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
              checkpoint: str | Path | None = None, eval_fn: Callable[[nn.Module], float] | None
              = None, eval_every: int = 0, checkpoint_every: int = 100,
              extra_state: dict | None = None, desc: str = "train",
-             stop_at: int | None = None) -> dict:
+             stop_at: int | None = None, grad_clip: float | None = None) -> dict:
     """Train ``model`` on patches of ``sampler`` for ``iterations`` steps (resumable).
 
     Args:
@@ -83,7 +83,9 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         sampler: Patch source.
         iterations: Optimiser steps in total (a resumed run does the remaining ones).
         params: Trainable parameters (default: all with ``requires_grad``).
-        lr: Initial Adam learning rate, decayed by a cosine to lr/100.
+        lr: Initial Adam learning rate, decayed by a cosine to lr/100; multiplied by the
+            model's ``lr_scale`` attribute when it has one (VDSR: its 20-layer plain ReLU stack
+            needs a smaller Adam step than the residual networks, see ``vdsr_arch``).
         checkpoint: Path of the resumable checkpoint (None: no checkpointing).
         eval_fn: Called on the model (in eval mode, no grad) every ``eval_every`` iterations
             and at the end; its value is recorded in the history (e.g. Set5 PSNR).
@@ -93,6 +95,9 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         desc: Progress-bar label.
         stop_at: Stop after this iteration (checkpointed), as if the run were killed there;
             a later call resumes from it.
+        grad_clip: Clip the global gradient norm of ``params`` to this value before each step
+            (None: the model's ``grad_clip_norm`` attribute if it has one, e.g. VDSR, else
+            no clipping).
 
     Returns:
         History: ``{"iteration": [...], "eval": [...], "loss": [...], "patches_per_s": float}``.
@@ -101,7 +106,14 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         raise ValueError(f"iterations = {iterations}: must be >= 1")
     if params is None:
         params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
+    if grad_clip is None:
+        grad_clip = getattr(model, "grad_clip_norm", None)
+    if grad_clip is not None and not grad_clip > 0:
+        raise ValueError(f"grad_clip = {grad_clip}: must be > 0 (or None)")
+    lr_scale = float(getattr(model, "lr_scale", 1.0))
+    if not lr_scale > 0:
+        raise ValueError(f"model.lr_scale = {lr_scale}: must be > 0")
+    opt = torch.optim.Adam(params, lr=lr * lr_scale)
 
     def cosine(i: int) -> float:
         return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(i, iterations) / iterations))
@@ -148,6 +160,8 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         loss = (model(lr_b) - hr_b).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         sched.step()
         hist["train_seconds"] += time.perf_counter() - t0
