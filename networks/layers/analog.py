@@ -32,6 +32,7 @@ from networks.layers.quant import (
     quantize_uniform,
     snap_to_grid,
     straight_through,
+    straight_through_bias,
     symmetric_table,
 )
 
@@ -249,12 +250,17 @@ class _AnalogMixin:
                 q.round_().mul_(xs / k)
         return straight_through(x, q)
 
-    def _adc(self, y: torch.Tensor) -> torch.Tensor:
-        """Output after read noise and ADC (saturating at the noise-free full scale)."""
+    def _adc(self, y: torch.Tensor, bias_dim: int) -> torch.Tensor:
+        """Output after read noise and ADC (saturating at the noise-free full scale) + bias."""
         hw = self.hw
         assert hw is not None
+        bias = self.bias
         if hw.read_noise <= 0 and hw.adc_bits <= 0:
-            return y
+            if bias is None:
+                return y
+            shape = [1] * y.dim()
+            shape[bias_dim] = -1
+            return y + bias.view(shape)
         with torch.no_grad():
             ys = absmax(y)
             if hw.adc_bits > 0:
@@ -266,11 +272,14 @@ class _AnalogMixin:
                 q.round_().mul_(ys / k)
             else:
                 q = y + self.noise.fast_randn(y.shape, y) * (hw.read_noise * ys)
-        return straight_through(y, q)
+        if bias is None:
+            return straight_through(y, q)
+        return straight_through_bias(y, q, bias, bias_dim)
 
-    def _analog(self, x: torch.Tensor, op: Any) -> torch.Tensor:
+    def _analog(self, x: torch.Tensor, op: Any, bias_dim: int) -> torch.Tensor:
+        """DAC → crossbar ``op`` → ADC → + digital bias (along ``bias_dim`` of the output)."""
         xs = absmax(x)
-        return self._adc(op(self._dac(x, xs), self.effective_weight()))
+        return self._adc(op(self._dac(x, xs), self.effective_weight()), bias_dim)
 
 
 
@@ -292,8 +301,7 @@ class AnalogLinear(_AnalogMixin, nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         if self.hw is None:
             return F.linear(x, self.weight, self.bias)
-        y = self._analog(x, F.linear)
-        return y if self.bias is None else y + self.bias
+        return self._analog(x, F.linear, x.dim() - 1)
 
     def extra_repr(self) -> str:  # noqa: D102
         return super().extra_repr() + (", analog" if self.hw is not None else ", digital")
@@ -325,8 +333,7 @@ class AnalogConv2d(_AnalogMixin, nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         if self.hw is None:
             return nn.Conv2d.forward(self, x)
-        y = self._analog(x, self._conv)
-        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+        return self._analog(x, self._conv, 1)
 
     def extra_repr(self) -> str:  # noqa: D102
         return super().extra_repr() + (", analog" if self.hw is not None else ", digital")

@@ -91,6 +91,38 @@ class _PassThrough(torch.autograd.Function):
         return g, None
 
 
+class _PassThroughBias(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, bias: torch.Tensor, q: torch.Tensor,
+                dim: int) -> torch.Tensor:  # noqa: D102
+        ctx.dim = dim
+        return q
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:  # noqa: D102
+        gb = None
+        if ctx.needs_input_grad[1]:
+            dims = [d for d in range(g.dim()) if d != ctx.dim]
+            gb = g.sum(dims)
+        return g, gb, None, None
+
+
+def straight_through_bias(x: torch.Tensor, q: torch.Tensor, bias: torch.Tensor,
+                          dim: int) -> torch.Tensor:
+    """``q + bias`` (bias along ``dim``) forward, gradient ``g`` to ``x`` and ``Σ g`` to ``bias``.
+
+    Same as ``straight_through(x, q) + bias.view(...)`` without the extra output tensor: the
+    bias is added into ``q`` in place (``q`` must be a fresh no-grad tensor).
+    """
+    shape = [1] * q.dim()
+    shape[dim] = -1
+    with torch.no_grad():
+        q.add_(bias.detach().view(shape))
+    if not (x.requires_grad or bias.requires_grad):
+        return q
+    return _PassThroughBias.apply(x, bias, q, dim)
+
+
 def straight_through(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """``q`` in the forward pass, identity gradient to ``x`` in the backward pass.
 
