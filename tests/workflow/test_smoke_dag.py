@@ -85,11 +85,8 @@ def test_changed_parameter_reruns_exactly_its_downstream(smoke_results: Path) ->
                "networks={usrnn: {finetune_iterations: 4}}"], 300)
     assert out.returncode == 0, out.stdout[-3000:]
     jobs = _planned_jobs(out.stdout)
-    assert "usrnn_train" in jobs and "paper_table" in jobs
+    # (`--list-changes params` is not used: in Snakemake 9.27 it lists every output of this
+    # workflow even without a change, while the dry run below plans exactly what reruns.)
+    assert "usrnn_train" in jobs and "paper_table" in jobs and "usrnn_report" in jobs
     upstream = {"prepare_data", "fit_compact", "device_run", "circuits_fcn_codesign"}
     assert not jobs & upstream, jobs
-    changes = run(["--list-changes", "params", "--cores", "1", "--nolock", *cfg,
-                   "networks={usrnn: {finetune_iterations: 4}}"], 300)
-    assert changes.returncode == 0
-    changed = [line for line in changes.stdout.splitlines() if line.strip()]
-    assert changed and all("/networks/usrnn/" in c for c in changed), changed

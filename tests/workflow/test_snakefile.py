@@ -19,10 +19,12 @@ def smk(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_dry_run_smoke_scale_is_clean() -> None:
-    res = smk("-n", "--config", "scale=smoke")
+def test_dry_run_smoke_scale_is_clean(tmp_path: Path) -> None:
+    res = smk("-n", "--config", "scale=smoke", f"results={tmp_path}")
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "prepare_data" in res.stdout + res.stderr
+    for rule in ("prepare_data", "device_run", "fit_compact", "circuits_fcn_codesign",
+                 "upenn_variant", "usrnn_train", "paper_table"):
+        assert f"rule {rule}:" in res.stdout, rule
 
 
 def test_unknown_config_key_fails_naming_it() -> None:

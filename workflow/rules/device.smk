@@ -43,3 +43,26 @@ rule device_figure:
         runtime=5,
     script:
         "../scripts/device_figure.py"
+
+
+_PULSE_RUNS = [p for p in DEVICE["protocols"] if p.startswith("pulses_")]
+if DEVICE["enabled"] and _PULSE_RUNS:
+    ROWS += [f"{RES}/tables/rows/device.json"]
+
+
+rule device_rows:
+    input:
+        traces=expand(f"{RES}/device/nlem/{{p}}.h5", p=_PULSE_RUNS),
+        nlem=f"{RES}/compact/nlem.json",
+    output:
+        f"{RES}/tables/rows/device.json",
+    log:
+        f"{LOGS}/device/rows.log",
+    threads: 1
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/device_rows.py"
