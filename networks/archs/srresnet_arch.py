@@ -12,6 +12,10 @@ without it, the few hundred iterations of the common budget are spent learning t
 colours and low frequencies through a random 9×9-conv/PixelShuffle path (Set5 ×2 26.1 dB at
 200 iterations, 7.6 dB below bicubic). Convs, BN, PReLU, blocks and upsampler are unchanged;
 the ×4 transfer swaps the upsampler and the skip follows ``scale``.
+
+Learning rate: :attr:`SRResNet.lr_scale` = 0.1 makes ``train_sr`` run Adam at 0.1× the common
+rate, i.e. the paper's 1e-4 for the default 1e-3 (Set5 ×2 after 200 iterations of 48×48 ×8
+patches: 34.47 dB at 1e-4 against 33.77 dB at 1e-3; bicubic 33.68).
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ class SRResNet(nn.Module):
         channels: Feature channels (paper: 64).
         n_blocks: Residual blocks (paper: 16).
     """
+
+    lr_scale: float = 0.1
+    """Factor on the common Adam learning rate applied by ``train_sr`` (paper: Adam 1e-4)."""
 
     def __init__(self, scale: int = 2, channels: int = 64, n_blocks: int = 16) -> None:
         super().__init__()

@@ -17,7 +17,7 @@ from networks.sr.train import train_sr
 KWARGS = {"srcnn": {"n1": 16, "n2": 8}, "vdsr": {"channels": 8}, "srresnet": {"channels": 8,
                                                                               "n_blocks": 4}}
 STEPS = {"srcnn": 40, "vdsr": 80, "srresnet": 40}
-"""Adam steps per network (VDSR runs at 0.3x the learning rate, see its ``lr_scale``)."""
+"""Adam steps per network (VDSR and SRResNet run at 0.3x and 0.1x the rate: ``lr_scale``)."""
 
 
 def _scene(seed: int, size: int = 48) -> np.ndarray:
