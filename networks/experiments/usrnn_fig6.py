@@ -80,7 +80,9 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
                                           "patch": cfg.patch,
                                           "finetune_patch": cfg.finetune_patch,
                                           "finetune_iterations": cfg.finetune_iterations,
-                                          "lr": cfg.lr},
+                                          "lr": cfg.lr,
+                                          # the rate actually used (VDSR/SRResNet scale it)
+                                          "lr_used": cfg.lr * getattr(model, "lr_scale", 1.0)},
                                "n_params": sum(p.numel() for p in model.parameters())}
     if hasattr(model, "body"):
         from networks.archs.usrnn_arch import count_layers
