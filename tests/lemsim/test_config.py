@@ -63,13 +63,13 @@ def test_out_of_range_names_key_value_and_range() -> None:
 def test_wrong_types_and_choices_are_reported_together() -> None:
     with pytest.raises(ConfigError) as err:
         load_config(overrides={"networks.fcn.epochs": "x", "seed": True, "scale": "default",
-                               "networks.device": "tpu", "device.pulses": [10, -1]})
+                               "networks.device": "tpu", "networks.fcn.class_counts": [2, 1]})
     assert len(err.value.problems) == 4
     msg = str(err.value)
     assert "networks.fcn.epochs = 'x': must be an integer" in msg
     assert "seed = True: must be an integer" in msg
     assert "networks.device = 'tpu': must be one of 'auto', 'cpu', 'cuda'" in msg
-    assert "device.pulses[1] = -1" in msg
+    assert "networks.fcn.class_counts[1] = 1" in msg
 
 
 def test_numeric_strings_from_the_command_line_are_converted() -> None:

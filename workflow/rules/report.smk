@@ -7,7 +7,7 @@ ALL += [f"{RES}/tables/paper_vs_sim.csv", f"{RES}/provenance.json"]
 rule paper_table:
     input:
         # Later files win on the same row id: the physics rows come last (physics first).
-        lambda wc: sorted(ROWS, key=lambda path: path.endswith("/rows/device.json")),
+        lambda wc: sorted(ROWS, key=lambda path: os.path.basename(path) == "device.json"),
     output:
         report(
             f"{RES}/tables/paper_vs_sim.csv",
