@@ -15,9 +15,9 @@ rule circuits_fcn_codesign:
         metrics=f"{RES}/networks/fcn/metrics.json",
         f_rows=f"{RES}/networks/fcn/f_rows.csv",
         h5=f"{RES}/networks/fcn/synapses.h5",
-        fig_d=f"{RES}/figures/fig4d_accuracy_vs_classes.png",
-        fig_e=f"{RES}/figures/fig4e_weight_distribution.png",
-        fig_f=f"{RES}/figures/fig4f_accuracy_per_epoch.png",
+        fig_d=fig(f"{RES}/figures/fig4d_accuracy_vs_classes.png", "fig4", "Fig. 4 FCN co-design"),
+        fig_e=fig(f"{RES}/figures/fig4e_weight_distribution.png", "fig4", "Fig. 4 FCN co-design"),
+        fig_f=fig(f"{RES}/figures/fig4f_accuracy_per_epoch.png", "fig4", "Fig. 4 FCN co-design"),
         rows=f"{RES}/tables/rows/fcn.json",
     params:
         fcn=section("networks.fcn"),

@@ -13,3 +13,8 @@ def _device_stack(wildcards):
     if wildcards.study == "nlem":
         return config["device"]["stack"]
     return f"config/stacks/{wildcards.study}.yaml"
+
+
+def fig(path, caption, category):
+    """A figure output shown in the HTML report with ``report/<caption>.rst``."""
+    return report(path, caption=f"../report/{caption}.rst", category=category)

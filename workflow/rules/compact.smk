@@ -26,7 +26,7 @@ rule fit_compact:
         traces=COMPACT_TRACES,
     output:
         json=f"{RES}/compact/nlem.json",
-        report=f"{RES}/figures/compact_fit_report.png",
+        report=fig(f"{RES}/figures/compact_fit_report.png", "compact", "Compact model"),
         rows=f"{RES}/tables/rows/compact.json",
     params:
         compact=COMPACT,
@@ -46,7 +46,7 @@ rule compact_figures:
     input:
         json=f"{RES}/compact/nlem.json",
     output:
-        COMPACT_FIGS,
+        [fig(p, "compact", "Compact model") for p in COMPACT_FIGS],
     log:
         f"{LOGS}/compact/compact_figures.log",
     threads: 1

@@ -32,7 +32,7 @@ rule device_figure:
     input:
         f"{RES}/device/{{study}}/{{protocol}}.h5",
     output:
-        f"{RES}/figures/device/{{study}}/{{protocol}}.png",
+        fig(f"{RES}/figures/device/{{study}}/{{protocol}}.png", "device", "Device physics"),
     log:
         f"{LOGS}/device/figure_{{study}}_{{protocol}}.log",
     threads: 1

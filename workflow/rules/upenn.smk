@@ -51,7 +51,8 @@ rule upenn_fig5:
         expand(f"{UPENN_DIR}/{{variant}}/arrays.npz", variant=UPENN_VARIANTS),
     output:
         [f"{UPENN_DIR}/summary.json", f"{RES}/tables/upenn_fig5.csv",
-         f"{RES}/tables/rows/upenn.json"] + UPENN_FIGS,
+         f"{RES}/tables/rows/upenn.json"]
+        + [fig(p, "fig5", "Fig. 5 UPENN vs Contrast Net") for p in UPENN_FIGS],
     params:
         run_dirs=expand(f"{UPENN_DIR}/{{variant}}", variant=UPENN_VARIANTS),
         fig_dir=lambda wildcards, output: os.path.dirname(output[3]),
