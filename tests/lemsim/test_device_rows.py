@@ -39,5 +39,19 @@ def test_rows_measure_the_traces(traces: tuple[list[Path], Path]) -> None:
     assert rows["D6"]["source_stage"].startswith("device_physics")
 
 
+def test_edge_transients_are_left_out() -> None:
+    """A displacement spike right after the rising edge must not be taken as the pulse peak."""
+    import numpy as np
+
+    from lemsim.device_rows import drop_edge_transients
+
+    t = np.linspace(0.0, 0.1, 10001)
+    v = np.where((t > 0.01) & (t < 0.04), 5.0, 0.0)
+    i = np.where(v > 0, 1.0 + t, 0.0)
+    i[(t > 0.01) & (t < 0.0102)] = 1e4  # charging spike
+    t2, v2, i2, _ = drop_edge_transients(t, v, i, np.zeros_like(t))
+    assert i2.max() < 2.0 and (v2 > 0).sum() > 0.9 * (v > 0).sum()
+
+
 def test_no_pulse_traces_give_no_rows(traces: tuple[list[Path], Path]) -> None:
     assert device_rows([], traces[1]) == []
