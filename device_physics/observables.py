@@ -39,8 +39,22 @@ def plot_run(h5_path: str | Path, png_path: str | Path, title: str = "") -> Path
                         transform=ax.get_xaxis_transform(), label="V pulse")
         ax.fill_between(t, 0, 1, where=uv, color="tab:purple", alpha=0.2,
                         transform=ax.get_xaxis_transform(), label="UV")
-    axes[0].plot(t, tr["J"] * 0.1, color="k", lw=0.8)  # A/m^2 -> mA/cm^2
+    j = tr["J"] * 0.1  # A/m^2 -> mA/cm^2
+    axes[0].plot(t, j, color="k", lw=0.8)
     axes[0].set_ylabel("J (mA/cm²)")
+    # The displacement (charging) spikes at the voltage edges are orders of magnitude above
+    # the conduction current: scale the axis to the samples more than 1 ms from any edge.
+    edges = t[np.flatnonzero(np.diff(on.astype(np.int8)) != 0) + 1]
+    settled = np.ones(len(t), dtype=bool)
+    for t0 in edges:
+        settled &= ~((t >= t0) & (t < t0 + 1e-3))
+    if settled.any() and edges.size:
+        lo, hi = float(j[settled].min()), float(j[settled].max())
+        pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1e-12)
+        if np.abs(j).max() > 1.5 * max(abs(lo), abs(hi), 1e-30):
+            axes[0].set_ylim(lo - pad, hi + pad)
+            axes[0].text(0.99, 0.95, "edge displacement spikes clipped", ha="right", va="top",
+                         transform=axes[0].transAxes, fontsize=7, color="0.4")
     axes[1].plot(t, tr["L"] * 1e-4, color="tab:red", lw=0.8)
     axes[1].set_ylabel("EL photon flux (1/(s·cm²))")
     axes[2].plot(t, tr["Qt_p"] * 1e5, label="hole traps", color="tab:blue")
