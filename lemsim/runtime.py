@@ -30,6 +30,18 @@ def set_threads(n: int) -> None:
         import numba
 
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    _limit_loaded_pools(n)
+
+
+def _limit_loaded_pools(n: int) -> None:
+    """Cap BLAS/OpenMP pools that are already loaded (numpy imported before :func:`setup`),
+    where the environment variables come too late; threadpoolctl is a scikit-learn dependency
+    and optional here."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return
+    threadpool_limits(limits=n)
 
 
 def setup_logging(
