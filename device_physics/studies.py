@@ -394,7 +394,7 @@ def pulse_reads(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[st
     out: dict[str, list[float]] = {"t": [], "J": [], "L": [], "Q": []}
     for t0, t1 in protocol.pulse_windows():
         m = np.flatnonzero((t > t0) & (t <= t1 + 1e-12))
-        if m.size == 0:
+        if m.size == 0 or t[-1] < t1 - 1e-12:  # not reached, or cut short by a failure
             out["t"].append(t1)
             for k in ("J", "L", "Q"):
                 out[k].append(float("nan"))
@@ -434,7 +434,8 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
       value: ``Q_gain`` after the first train; ``uv_reset_s`` (time under UV, from the start of
       the first UV exposure, to erase 99 % of it: D11 definition on the trapped charge),
       ``uv_t63_s`` (63.06 %), ``uv_Q_left`` (fraction left at the end of the exposure);
-      ``decay_s`` (dark rest of >= 1 s: 63.06 % lost, D10 definition), ``decay_Q_left``;
+      ``decay_s`` (first dark rest of >= 1 s before any UV: 63.06 % lost, D10 definition),
+      ``decay_Q_left``;
     * ``probe_gain_J``: the probe pulse (step ``probe``) over the first pulse of the train.
     """
     a = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
@@ -492,7 +493,8 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
             res["uv_Q_left"] = float((qq[-1] - q0) / (qq[0] - q0))
         res["uv_intensity_mW_cm2"] = float(a["uv"][i0] / 10.0)
     for sgm in protocol.segments:
-        if sgm.kind == "rest" and sgm.t1 - sgm.t0 >= 1.0 and not uv_on[t < sgm.t0].all():
+        t_uv = float(t[int(np.argmax(uv_on))]) if uv_on.any() else math.inf
+        if sgm.kind == "rest" and sgm.t1 - sgm.t0 >= 1.0 and sgm.t0 < t_uv:
             m = np.flatnonzero((t >= sgm.t0 - 1e-12) & (t <= sgm.t1 + 1e-12))
             if m.size >= 2 and q[m[0]] - q0 > 0:
                 res["decay_s"] = _safe(M.natural_decay_time, t[m], q[m], q0)
@@ -549,6 +551,31 @@ class VariantResult:
                 "metrics": {k: fix(v) for k, v in self.metrics.items()}, "h5": self.h5}
 
 
+def _study_solver(newton_its: int):
+    """fv1d solver class that retries a failed UV-on time step with ``newton_its`` iterations.
+
+    fv1d's time loop caps Newton at 25 iterations; at the onset of UV after a pulse train
+    (hole density in the QD/ZnO around 1e-30 m^-3) Newton needs 30-100 iterations at any
+    step size, so the step is rejected down to 1e-15 s and the run fails. This subclass
+    retries only a failed Newton solve with UV on, from the same guess, with the larger cap;
+    everything else is fv1d's own (raising the cap everywhere lets Newton accept poor states
+    in the pulse edges, so it is not done).
+    """
+    from device_physics.fv1d import FV1D, NewtonFailure
+
+    class StudyFV1D(FV1D):
+        def newton(self, z0: np.ndarray, v: float, uv: float, *args: Any,
+                   max_its: int | None = None, **kw: Any) -> np.ndarray:
+            try:
+                return super().newton(z0, v, uv, *args, max_its=max_its, **kw)
+            except NewtonFailure:
+                if uv <= 0 or max_its is None or max_its >= newton_its:
+                    raise
+                return super().newton(z0, v, uv, *args, max_its=newton_its, **kw)
+
+    return StudyFV1D
+
+
 def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 protocol: str | Path | Mapping[str, Any] | Protocol,
                 overrides: Mapping[str, Any] | None = None, *,
@@ -556,14 +583,15 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 nodes_per_layer: int = 6, rtol: float = 0.05, ratio: float = 1.2,
                 dt_edge: float = 1e-6, h5_path: str | Path | None = None,
                 keep_trace: bool = False, config: Any = None,
-                fail_soft: bool = True) -> VariantResult:
+                fail_soft: bool = True, newton_its: int = 100) -> VariantResult:
     """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d solver.
 
     Signature (stable, used by the issue-9 material-to-accuracy sweep)::
 
         run_variant(stack, protocol, overrides=None, *, protocol_overrides=None,
                     nodes_per_layer=6, rtol=0.05, ratio=1.2, dt_edge=1e-6, h5_path=None,
-                    keep_trace=False, config=None, fail_soft=True) -> VariantResult
+                    keep_trace=False, config=None, fail_soft=True, newton_its=100)
+            -> VariantResult
 
     Args:
         stack: Stack YAML path (relative to the repository root or absolute), parsed YAML data,
@@ -581,6 +609,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         config: Provenance written into the HDF5.
         fail_soft: A solver failure returns ``status = "failed: ..."`` with the metrics of the
             partial trace (written to ``h5_path`` too); false re-raises it.
+        newton_its: Newton iteration cap of a time step (fv1d's own is 25; see
+            :func:`_study_solver`).
 
     Returns:
         :class:`VariantResult` with ``metrics`` from :func:`trace_metrics`.
@@ -589,7 +619,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         OverrideError: invalid override path, value kind or range (before any solve).
         ValueError: ``nodes_per_layer``, ``rtol``, ``ratio`` or ``dt_edge`` out of range.
     """
-    from device_physics.fv1d import FV1D, SolverError, write_h5
+    from device_physics.fv1d import SolverError, write_h5
 
     if isinstance(nodes_per_layer, bool) or not isinstance(nodes_per_layer, int) or \
             nodes_per_layer < 2:
@@ -602,8 +632,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         raise ValueError(f"dt_edge = {dt_edge!r}: must be in (0, 1] s")
     st = variant_stack(stack, overrides)
     pr = variant_protocol(protocol, protocol_overrides)
-    solver = FV1D(st, nodes_per_layer, ratio=ratio, rtol=rtol, wavelength=pr.wavelength,
-                  dt_edge=dt_edge)
+    solver = _study_solver(newton_its)(st, nodes_per_layer, ratio=ratio, rtol=rtol,
+                                       wavelength=pr.wavelength, dt_edge=dt_edge)
     t0 = time.perf_counter()
     status = "complete"
     with warnings.catch_warnings():

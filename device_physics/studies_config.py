@@ -1,0 +1,55 @@
+"""Configuration section ``studies`` (mechanism studies, sweeps and physics figures of the
+device; issue 4 items 4-6). Light module: no solver import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lemsim.configtools import param
+
+
+@dataclass
+class StudiesConfig:
+    """Device-physics studies run with the fast fv1d solver: control stacks under UV, profiles,
+    Paramspace sweeps and the paper-panel figures drawn from physics traces."""
+
+    enabled: bool = True
+    """Run the study rules (mechanism table, profiles, sweeps, physics figures)."""
+    nodes_per_layer: int = param(6, lo=2, hi=1000)
+    """Cells per stack layer of the fv1d mesh used by every study run."""
+    rtol: float = param(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    """Local error tolerance of the fv1d time stepper (dimensionless)."""
+    controls: list[str] = param(default_factory=lambda: [
+        "nlem", "no_pvp", "no_qd", "no_zno", "no_idtbt", "pvp_trapfree",
+        "pvp_no_electron_traps", "pvp_no_hole_traps"])
+    """Stacks of the mechanism table, derived from ``device.stack`` (see
+    ``device_physics.studies.CONTROLS``): the full stack, one layer removed or replaced, or the
+    PVP traps removed."""
+    mechanism_protocol: str = "mechanism"
+    """Protocol of the mechanism table (``config/protocols/<name>.yaml``; needs steps named
+    ``dark_read`` and ``uv_read``): paper Fig. S8."""
+    profile_pulses: int = param(50, lo=1, hi=10000)
+    """Training pulses (5 V, 30 ms, 30 ms apart) before the dark and UV profiles (Fig. 3)."""
+    profile_read_bias: float = param(4.0, lo=0.0, hi=20.0)
+    """Bias of the profiles taken under read conditions, V."""
+    profile_uv_s: float = param(1.0, lo=0.0, hi=100.0, lo_open=True)
+    """Duration of the UV exposure before the profile under UV, s."""
+    uv_intensity: float = param(70.0, lo=0.0, hi=10000.0, lo_open=True)
+    """UV intensity of the profile study, mW/cm^2 (paper: 70)."""
+    uv_protocol: str = "uv_reset"
+    """Protocol of the UV-intensity sweep (a step named ``uv`` whose intensity is swept)."""
+    uv_intensities: list[float] = param(
+        default_factory=lambda: [10.0, 20.0, 35.0, 70.0, 140.0], lo=0.0, hi=10000.0)
+    """UV intensities of the reset-time sweep, mW/cm^2."""
+    trap_protocol: str = "pulses_10"
+    """Protocol of the PVP trap-density sweep (its first pulse train gives gain and NL)."""
+    trap_scales: list[float] = param(
+        default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0], lo=0.0, hi=1000.0)
+    """Factors applied to the density of every PVP trap species of the stack (1 = stack)."""
+    trap_layer: str = "pvp"
+    """Layer whose trap densities the trap sweep scales (layer name in the stack)."""
+    figure_protocols: list[str] = param(default_factory=lambda: [
+        "iv_3scans", "pulses_10", "pulses_50", "ppf_10ms", "ppf_30ms", "ppf_100ms",
+        "ppf_300ms", "ppf_1s", "decay", "uv_reset", "mechanism"])
+    """Protocols run with fv1d on the configured stack for the physics figures (Fig. 2a, c, d,
+    f, g, h, S15, S16); panels whose protocol is missing are drawn as empty with a note."""
