@@ -53,7 +53,9 @@ def lemsim_setup():
     dev = DDDevice([DDLayer("p", half, N_A=DOP * 1e6, **common),
                     DDLayer("n", half, N_D=DOP * 1e6, **common)], T=t_eff)
     x = np.linspace(0.0, 2 * half, N_CELLS + 1)
-    s = DDSolver(dev, x=x, linear_solver="petsc")
+    # update tolerance 1e-7 V_t on psi, phi_n, phi_p = relative change 1e-7 of n and p: the
+    # relative_error=1e-7 that DEVSIM is given below
+    s = DDSolver(dev, x=x, linear_solver="petsc", dx_tol=1e-7)
     qscale = Q_DS / Q  # DEVSIM's charge in the current
     return s, qscale
 

@@ -41,6 +41,7 @@ class NewtonStats:
     solves: int = 0
     iterations: int = 0
     failures: int = 0
+    floor_accepts: int = 0
 
 
 class DDSolver:
@@ -64,7 +65,6 @@ class DDSolver:
                  scaling: Scaling | None = None, dx_tol: float = 1e-9, max_it: int = 30,
                  linear_solver: str = "petsc") -> None:
         import dolfinx.fem as fem
-        from dolfinx.fem import petsc as fpetsc
         from mpi4py import MPI  # noqa: F401
         from petsc4py import PETSc
 
@@ -185,13 +185,15 @@ class DDSolver:
             opts["pc_factor_zeropivot"] = 1e-300
             opts["pc_factor_mat_ordering_type"] = "natural"
         self._prefix = f"dd{id(self)}_"
-        self.problem = fpetsc.NonlinearProblem(self.F, self.u, bcs=self.bcs,
-                                               petsc_options=opts,
-                                               petsc_options_prefix=self._prefix)
-        self.snes = self.problem.solver
+        self._mat_kind = "baij" if linear_solver == "petsc" else None
+        self._setup_snes(opts)
         self.dx_tol = dx_tol
         self.n_abs = 1e-30
         self.f_tol = 1e-10
+        self.floor_k = 64.0
+        self.floor_dx_tol = 1e-6
+        self.stall_ratio = 0.25
+        self._fprev = np.inf
         self.phi_margin = 200.0
         self.ln_floor = -1e300
         self.preset_bc = False
@@ -212,7 +214,10 @@ class DDSolver:
                 self._nan = True
                 return True
             ya = y.reshape(-1, self.ncomp)
-            if self.density_update:
+            small = float(np.abs(y).max()) <= 0.25  # damping and log steps are the identity
+            if small:
+                pass
+            elif self.density_update:
                 # Newton's change of ln n / ln p, then: log-Newton step for a large decrease
                 # (Newton on exp crawls down by 1 per iteration), log damping for a large
                 # increase; psi itself is log-damped
@@ -235,13 +240,14 @@ class DDSolver:
                 ya[:, comp] = np.clip(ya[:, comp], xa[:, comp] - hi, xa[:, comp] - lo)
             # densities stay above exp(ln_floor) (physically zero): an absent carrier's
             # quasi-Fermi potential cannot run away (that stalls Newton and makes rows singular)
-            if not hasattr(self, "_dof_thn"):
-                self._weighted_update(np.zeros(xa.size), xa.ravel())
-            psi_new = xa[:, 0] - ya[:, 0]
-            phn_max = psi_new + self._dof_thn - self.ln_floor
-            php_min = psi_new - self._dof_thp + self.ln_floor
-            ya[:, 1] = np.maximum(ya[:, 1], xa[:, 1] - phn_max)
-            ya[:, 2] = np.minimum(ya[:, 2], xa[:, 2] - php_min)
+            if self.ln_floor > -1e299:
+                if not hasattr(self, "_dof_thn"):
+                    self._weighted_update(np.zeros(xa.size), xa.ravel())
+                psi_new = xa[:, 0] - ya[:, 0]
+                phn_max = psi_new + self._dof_thn - self.ln_floor
+                php_min = psi_new - self._dof_thp + self.ln_floor
+                ya[:, 1] = np.maximum(ya[:, 1], xa[:, 1] - phn_max)
+                ya[:, 2] = np.minimum(ya[:, 2], xa[:, 2] - php_min)
             return True
 
         self.snes.getLineSearch()
@@ -249,7 +255,7 @@ class DDSolver:
 
         def converged(snes, it, norms):  # noqa: ARG001
             if it == 0:
-                self._fstart = norms[2]
+                self._fstart = self._fprev = norms[2]
                 return 0
             dxv = snes.getSolutionUpdate().getArray()
             fn = norms[2]
@@ -261,22 +267,121 @@ class DDSolver:
                 self._f0 = max(self._fstart, fn)
             if m < self.dx_tol and (fn <= self.f_tol or fn <= 1e-10 * self._f0):
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
-            # stagnation at the rounding floor (large quasi-Fermi potentials of a majority
-            # carrier): small update and a residual reduced by 8 orders
-            if it >= 8 and m < 1e-5 and fn <= 1e-8 * self._f0:
-                return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
-            # an update at machine precision: nothing left to gain (residual at its floor)
-            if (it >= 2 and m < 1e-12 and fn <= 1e-6 * self._f0) or (it >= 5 and m < 1e-13):
+            # the residual stalls (no longer falls by stall_ratio per iteration) at its rounding
+            # floor (every row within k eps of the size of its terms, see residual_floor),
+            # after a small update: Newton cannot improve further
+            stalled = fn > self.stall_ratio * self._fprev
+            self._fprev = fn
+            if it >= 2 and m < self.floor_dx_tol and stalled:
+                r = np.abs(snes.getFunction()[0].getArray(readonly=True))
+                if np.all(self._relevant(r, snes.getSolution().getArray(readonly=True))
+                          <= self.residual_floor()):
+                    self.stats.floor_accepts += 1
+                    return PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS
+            # an update at machine precision: nothing left to gain
+            if it >= 5 and m < 1e-13:
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             if it >= self.max_it:
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
             return 0
 
         self.snes.setConvergenceTest(converged)
-        self._res_form = None
-        self.D_hist: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------ SNES
+    def _setup_snes(self, opts: dict[str, Any]) -> None:
+        """Compiled residual/Jacobian forms, one PETSc matrix, two vectors and one SNES (with
+        its KSP/LU), made once and reused by every solve. The callbacks assemble with the
+        C++ assemblers directly (no per-iteration Python object creation); Dirichlet rows are
+        ``u - g`` in the residual and identity rows in the Jacobian (the full Newton step of
+        the lifted system, computed without lifting)."""
+        import dolfinx.fem as fem
+        import ufl
+        from dolfinx import cpp as _cpp
+        from dolfinx.fem import petsc as fpetsc
+        from petsc4py import PETSc
+
+        pack_coefficients = _cpp.fem.pack_coefficients
+        pack_constants = _cpp.fem.pack_constants
+        self._Fc = fem.form(self.F)
+        self._Jc = fem.form(ufl.derivative(self.F, self.u))
+        A = fpetsc.create_matrix(self._Jc, kind=self._mat_kind)
+        A.setOption(PETSc.Mat.Option.KEEP_NONZERO_PATTERN, True)
+        self._A = A
+        n = self.u.x.array.size
+        self._bvec = PETSc.Vec().createSeq(n, comm=PETSc.COMM_SELF)
+        self._xvec = PETSc.Vec().createSeq(n, comm=PETSc.COMM_SELF)
+        rows, which = [], []
+        for k, bc in enumerate(self.bcs):
+            d = np.asarray(bc.dof_indices()[0], dtype=np.int32)
+            rows.append(d)
+            which.append(np.full(d.size, k))
+        self._bc_rows = np.concatenate(rows).astype(np.int32)
+        self._bc_which = np.concatenate(which)
+        self._set_bias(self.V_applied)
+        assemble_vec = _cpp.fem.assemble_vector
+        assemble_mat = _cpp.fem.petsc.assemble_matrix
+        Fcpp, Jcpp = self._Fc._cpp_object, self._Jc._cpp_object
+        Fc, Jc = Fcpp, Jcpp
+        uarr = self.u.x.array
+        bc_rows = self._bc_rows
+
+        def residual(snes, x, b):  # noqa: ARG001
+            xa = x.getArray(readonly=True)
+            uarr[:] = xa
+            with b.localForm() as bl:
+                ba = bl.array_w
+                ba[:] = 0.0
+                assemble_vec(ba, Fcpp, pack_constants(Fc), pack_coefficients(Fc))
+                ba[bc_rows] = xa[bc_rows] - self._g_bc
+
+        def jacobian(snes, x, J, P):  # noqa: ARG001
+            uarr[:] = x.getArray(readonly=True)
+            J.zeroEntries()
+            assemble_mat(J, Jcpp, pack_constants(Jc), pack_coefficients(Jc), [])
+            J.assemble()
+            J.zeroRows(bc_rows, 1.0)
+
+        snes = PETSc.SNES().create(PETSc.COMM_SELF)
+        snes.setFunction(residual, self._bvec)
+        snes.setJacobian(jacobian, A, A)
+        snes.setOptionsPrefix(self._prefix)
+        o = PETSc.Options()
+        o.prefixPush(self._prefix)
+        for k, v in opts.items():
+            o[k] = v
+        o.prefixPop()
+        snes.setFromOptions()
+        self.snes = snes
+
+    def residual_floor(self) -> np.ndarray:
+        """Rounding floor of every residual row, ``k eps sum_j |J_ij| max(|u_j|, 1)``.
+
+        Each row of the residual is a sum of flux, storage and source terms whose size can be
+        many orders above their sum (majority-carrier drift against diffusion, capture against
+        emission); its rounding error is then eps times the size of the terms, not of the sum.
+        Through the Jacobian, ``|J_ij| max(|u_j|, 1)`` is the size of the terms of row i that
+        depend on unknown j (fluxes: their dependence on potential differences whose rounding
+        is eps |phi|; exponentials: eps times themselves), so this is the floor Newton can
+        reach, computed from the last assembled Jacobian. ``k`` = :attr:`floor_k`.
+        """
+        ai, aj, av = self._A.getValuesCSR()
+        w = np.maximum(np.abs(self.u.x.array), 1.0)
+        terms = np.add.reduceat(np.abs(av) * w[aj], ai[:-1])
+        return self.floor_k * np.finfo(float).eps * terms
 
     # ------------------------------------------------------------------ helpers
+    def _relevant(self, r: np.ndarray, xv: np.ndarray) -> np.ndarray:
+        """|residual| with continuity rows weighted by n/(n + n_abs) (p/(p + n_abs)): the rows
+        of a carrier that is absent (density below n_abs, physically zero) do not count, as
+        in :meth:`_weighted_update`."""
+        nc = self.ncomp
+        xa = xv.reshape(-1, nc)
+        out = np.abs(r).reshape(-1, nc).copy()
+        ln_abs = math.log(self.n_abs)
+        out[:, 1] /= 1.0 + np.exp(np.minimum(ln_abs - (self._dof_thn + xa[:, 0] - xa[:, 1]), 700))
+        out[:, 2] /= 1.0 + np.exp(np.minimum(ln_abs - (self._dof_thp - xa[:, 0] + xa[:, 2]), 700))
+        return out.ravel()
+
     def _weighted_update(self, dx: np.ndarray, xv: np.ndarray) -> float:
         """Max Newton update, quasi-Fermi updates weighted by the carrier's relevance
         n/(n + n_abs) (they are meaningless where the carrier is absent)."""
@@ -290,10 +395,18 @@ class DDSolver:
             inv = np.empty_like(self.order)
             inv[self.order] = np.arange(len(self.order))
             self._dof_thn, self._dof_thp = thn[inv], thp[inv]
-        ln_abs = math.log(self.n_abs)
-        wn = 1.0 / (1.0 + np.exp(np.minimum(ln_abs - (self._dof_thn + xa[:, 0] - xa[:, 1]), 700)))
-        wp = 1.0 / (1.0 + np.exp(np.minimum(ln_abs - (self._dof_thp - xa[:, 0] + xa[:, 2]), 700)))
-        m = max(float(d[:, 0].max()), float((d[:, 1] * wn).max()), float((d[:, 2] * wp).max()))
+        # weight n/(n + n_abs) from ln n; 1 to rounding where ln n > ln n_abs + 40
+        cut = math.log(self.n_abs) + 40.0
+        m = float(d[:, 0].max())
+        for comp, ln_c in ((1, self._dof_thn + xa[:, 0] - xa[:, 1]),
+                           (2, self._dof_thp - xa[:, 0] + xa[:, 2])):
+            low = ln_c < cut
+            if low.any():
+                w = np.ones(len(ln_c))
+                w[low] = 1.0 / (1.0 + np.exp(np.minimum(cut - 40.0 - ln_c[low], 700)))
+                m = max(m, float((d[:, comp] * w).max()))
+            else:
+                m = max(m, float(d[:, comp].max()))
         if nc > 3:
             m = max(m, float(d[:, 3:].max()))
         return m
@@ -327,6 +440,9 @@ class DDSolver:
         self.bc_vals[4].value = 0.0
         self.bc_vals[5].value = 0.0
         self.V_applied = V
+        if hasattr(self, "_bc_which"):
+            g = np.array([float(c.value) for c in self.bc_vals])
+            self._g_bc = g[self._bc_which]
 
     def set_uv(self, intensity_W_m2: float) -> None:
         """UV intensity (W/m²) as a photon flux constant."""
@@ -357,10 +473,7 @@ class DDSolver:
     def where(self, arr: np.ndarray | None = None) -> str:
         """Text naming the node of largest residual: position and layer."""
         try:
-            import dolfinx.fem.petsc as fpetsc
-
-            b = fpetsc.assemble_vector(self.problem._F)
-            r = np.abs(b.getArray().reshape(-1, self.ncomp)[self.order])
+            r = np.abs(self._assemble_residual().reshape(-1, self.ncomp)[self.order])
             r[[0, -1], :3] = 0.0
             k, comp = np.unravel_index(int(np.nanargmax(np.nan_to_num(r, nan=np.inf))), r.shape)
         except Exception:  # noqa: BLE001
@@ -374,8 +487,6 @@ class DDSolver:
     # ------------------------------------------------------------------ solves
     def newton(self) -> int:
         """One SNES solve from the current u. Returns iterations; raises SolverError."""
-        from dolfinx import la as dla  # noqa: F401
-
         self._nan = False
         backup = self.u.x.array.copy()
         # start with the Dirichlet values in place (else the jump of a contact value is a
@@ -383,7 +494,10 @@ class DDSolver:
         if self.preset_bc:
             for bc in self.bcs:
                 bc.set(self.u.x.array)
-        self.problem.solve()
+        xv = self._xvec
+        xv.setArray(self.u.x.array)
+        self.snes.solve(None, xv)
+        self.u.x.array[:] = xv.getArray(readonly=True)
         reason = self.snes.getConvergedReason()
         its = self.snes.getIterationNumber()
         self.stats.solves += 1
@@ -475,7 +589,6 @@ class DDSolver:
         self.newton()
         self.u1.x.array[:] = self.u.x.array
         self.u2.x.array[:] = self.u.x.array
-        self.D_hist = [self.contact_D()]
 
     def steady(self, V: float, dV_max: float = 0.1, min_step: float = 1e-5) -> int:
         """Steady state at bias ``V`` (V), by continuation from the present state with step
@@ -502,23 +615,22 @@ class DDSolver:
                                       V=target, where=err.where) from err
         self.u1.x.array[:] = self.u.x.array
         self.u2.x.array[:] = self.u.x.array
-        self.D_hist = [self.contact_D()]
         return its_total
 
     # ------------------------------------------------------------------ observables
+    def _assemble_residual(self) -> np.ndarray:
+        """Unconstrained residual at the present u (dof order), as a new array."""
+        from dolfinx import cpp as _cpp
+        from dolfinx.fem import pack_coefficients, pack_constants
+
+        b = np.zeros(self.u.x.array.size)
+        _cpp.fem.assemble_vector(b, self._Fc._cpp_object, pack_constants(self._Fc),
+                                 pack_coefficients(self._Fc))
+        return b
+
     def _residual_nodal(self) -> np.ndarray:
         """Unconstrained residual at the nodes (n_nodes, ncomp), left to right."""
-        import dolfinx.fem as fem
-        import dolfinx.fem.petsc as fpetsc
-
-        if self._res_form is None:
-            self._res_form = self.problem._F
-        b = fpetsc.assemble_vector(self._res_form)
-        b.assemble()
-        arr = b.getArray().copy().reshape(-1, self.ncomp)[self.order]
-        b.destroy()
-        del fem
-        return arr
+        return self._assemble_residual().reshape(-1, self.ncomp)[self.order]
 
     def contact_D(self) -> np.ndarray:
         """Scaled displacement field D (+x) at (left, right) contact, from the Poisson residual
