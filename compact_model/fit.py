@@ -141,6 +141,8 @@ class DeviceTrace:
         name: Protocol name.
         t: Time [s]; V: voltage [V]; uv: UV intensity [W/m²];
         I: current [A] (J times area); L: photon flux [photons/s] (L times area).
+        status: The file's ``status`` attribute: ``complete``, or ``failed: <why>`` for the
+            partial trace of a failed solve (``device.fail_soft``).
     """
 
     name: str
@@ -149,6 +151,12 @@ class DeviceTrace:
     uv: np.ndarray
     I: np.ndarray  # noqa: E741
     L: np.ndarray
+    status: str = "complete"
+
+    @property
+    def complete(self) -> bool:
+        """Whether the solve that wrote the trace finished."""
+        return not self.status.startswith("failed")
 
 
 def read_traces(paths: Sequence[str | Path], area: float) -> list[DeviceTrace]:
@@ -170,7 +178,8 @@ def read_traces(paths: Sequence[str | Path], area: float) -> list[DeviceTrace]:
             if missing:
                 raise ValueError(f"{path}: /trace lacks {missing}")
             out.append(DeviceTrace(Path(path).stem, tr["t"][()], tr["V"][()], tr["uv"][()],
-                                   tr["J"][()] * area, tr["L"][()] * area))
+                                   tr["J"][()] * area, tr["L"][()] * area,
+                                   str(fh.attrs.get("status", "complete"))))
     return out
 
 
@@ -259,17 +268,95 @@ def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, 
     return out
 
 
+#: Relative drop of the per-pulse peaks that counts as depression in :func:`check_followable`
+#: (smaller changes are within the physics' time-stepping tolerance).
+DEPRESSION_TOL = 1e-3
+
+
+def check_followable(traces: Sequence[DeviceTrace], tol: float = DEPRESSION_TOL) -> None:
+    """Refuse traces whose behaviour the compact model cannot produce, before any fitting.
+
+    From the erased state and without UV, the model's trap occupancy only grows from pulse to
+    pulse (capture with a soft bound; emission between pulses never undoes a whole pulse), so
+    its per-pulse peaks never fall. A ``pulses_*`` trace whose last peak is below its first, or
+    a ``ppf_*`` trace with a negative PPF index, depresses: a fit to it would be meaningless
+    (the least-squares optimum is the flattest model, not the device).
+
+    Raises:
+        ValueError: Naming every offending protocol with its gain or PPF index, and every
+            trace without a pulse or with non-finite samples.
+    """
+    problems = []
+    for tr in traces:
+        arrays = {"t": tr.t, "V": tr.V, "uv": tr.uv, "I": tr.I, "L": tr.L}
+        bad = [k for k, a in arrays.items() if not np.all(np.isfinite(a))]
+        if bad:
+            problems.append(f"{tr.name}: non-finite samples in {bad}")
+            continue
+        try:
+            a, b, _ = metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I, tr.L))
+        except ValueError as err:
+            problems.append(f"{tr.name}: {err}")
+            continue
+        if tr.name.startswith("pulses") and len(a) >= 2:
+            gi, gl = a[-1] / a[0], b[-1] / b[0] if b[0] > 0 else 1.0
+            if gi < 1.0 - tol or gl < 1.0 - tol:
+                problems.append(f"{tr.name} depresses: current gain A_{len(a)}/A_1 = {gi:.4g}, "
+                                f"light gain B_{len(b)}/B_1 = {gl:.4g} (the model needs >= "
+                                f"{1.0 - tol:g})")
+        elif tr.name.startswith("ppf") and len(a) >= 2:
+            ppf = (a[1] - a[0]) / a[0]
+            if ppf < -tol:
+                problems.append(f"{tr.name} depresses: PPF index (A_2 - A_1)/A_1 = {ppf:.4g} "
+                                f"(the model needs >= {-tol:g})")
+    if problems:
+        raise ValueError("physics traces the compact model cannot follow (it potentiates "
+                         "under positive pulses; calibrate the stack, issue 4): "
+                         + "; ".join(problems))
+
+
+def _scaled_start(p: NLEMParams, traces: Sequence[DeviceTrace]) -> NLEMParams:
+    """``p`` with ``i_ref`` and ``phi_ref`` moved to the traces' level (median log ratio of
+    physics to model at the forward-bias segment ends), so the fit starts at the right scale
+    whatever the units and magnitude of the physics."""
+    ri, rl = [], []
+    for tr in traces:
+        sv, _, _, ends = segments_of(tr.t, tr.V, tr.uv)
+        _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv, sample_ends_only=True)
+        on = sv > p.v_bi
+        i_p, l_p = tr.I[ends][on], tr.L[ends][on]
+        ok = (i_p > 0) & (i_m[on] > 0)
+        ri.append(np.log(i_p[ok] / i_m[on][ok]))
+        ok = (l_p > 0) & (l_m[on] > 0)
+        rl.append(np.log(l_p[ok] / l_m[on][ok]))
+    ri, rl = np.concatenate(ri), np.concatenate(rl)
+    lo_i, hi_i = PHYSICS_FREE["i_ref"]
+    lo_l, hi_l = PHYSICS_FREE["phi_ref"]
+    changes = {}
+    if ri.size:
+        changes["i_ref"] = float(np.clip(p.i_ref * np.exp(np.median(ri)), lo_i, hi_i))
+    if rl.size:
+        changes["phi_ref"] = float(np.clip(p.phi_ref * np.exp(np.median(rl)), lo_l, hi_l))
+    return p.replace(**changes)
+
+
 def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
                 free: Mapping[str, tuple[float, float]] | None = None, max_nfev: int = 200
                 ) -> tuple[NLEMParams, dict[str, Any]]:
     """Fit all protocol traces at once (log I and log L residuals, scipy least squares).
+
+    The traces are checked first (:func:`check_followable`: a depressing trace is an error
+    naming its protocol); the current and light scales start at the traces' level.
 
     Returns:
         Fitted parameters and a report with per-protocol RMS residuals (in ln units).
     """
     if not traces:
         raise ValueError("traces is empty: need at least one physics protocol trace")
-    base = base or NLEMParams()
+    if max_nfev < 1:
+        raise ValueError(f"max_nfev = {max_nfev!r}: must be >= 1")
+    check_followable(traces)
+    base = _scaled_start(base or NLEMParams(), traces)
     free = dict(free or PHYSICS_FREE)
     names = list(free)
     lo = np.log([free[k][0] for k in names])
@@ -285,7 +372,12 @@ def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
     p = base.replace(**{k: float(np.exp(v)) for k, v in zip(names, r.x, strict=True)})
     per = {k: float(np.sqrt(np.mean(v ** 2))) if v.size else 0.0
            for k, v in _trace_residuals(p, traces).items()}
-    return p, {"cost": float(r.cost), "rms_ln_residual": per, "protocols": list(per)}
+    at_bound = [k for k, v, a, b in zip(names, r.x, lo, hi, strict=True)
+                if v - a < 1e-6 or b - v < 1e-6]
+    log.info("fit_physics: cost %.4g after %d evaluations (%s); at bounds: %s", r.cost, r.nfev,
+             r.message, at_bound or "none")
+    return p, {"cost": float(r.cost), "rms_ln_residual": per, "protocols": list(per),
+               "nfev": int(r.nfev), "status": str(r.message), "at_bounds": at_bound}
 
 
 def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
@@ -312,12 +404,15 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
 
 
 def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, Any]:
-    """Per protocol: metrics of the physics trace and of the compact replay of its waveform."""
+    """Per protocol: metrics of the physics trace (peaks without the displacement spike after
+    each edge, :func:`compact_model.metrics.drop_edge_transients`) and of the compact replay
+    of its waveform."""
     out: dict[str, Any] = {}
     for tr in traces:
         _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv)
         try:
-            phys = protocol_metrics(tr.name, tr.t, tr.V, tr.I, tr.L)
+            phys = protocol_metrics(tr.name, *metrics.drop_edge_transients(
+                tr.t, tr.V, tr.I, tr.L))
             comp = protocol_metrics(tr.name, tr.t, tr.V, i_m, l_m)
         except ValueError as err:  # e.g. a protocol without pulses
             out[tr.name] = {"error": str(err)}
@@ -368,12 +463,22 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
     start = load(preset, variability=variability)
     if trace_paths:
         traces = read_traces(trace_paths, start.params.area)
+        skipped = {t.name: t.status for t in traces if not t.complete}
+        for name, why in skipped.items():
+            log.warning("physics trace %s is the partial trace of a failed solve: not fitted "
+                        "(%s)", name, why)
+        traces = [t for t in traces if t.complete]
+        if not traces:
+            raise ValueError(f"every physics trace comes from a failed solve ({skipped}): "
+                             "nothing to fit")
         log.info("fitting %d physics traces: %s", len(traces), [t.name for t in traces])
         params, rep = fit_physics(traces, base=start.params, max_nfev=max_nfev)
         model = NLEM(params, name="physics", source="fit_physics of " +
                      ", ".join(str(x) for x in trace_paths), variability=start.variability)
         doc = nlem_json(model, rep["protocols"],
-                        {"rms_ln_residual": rep["rms_ln_residual"], "cost": rep["cost"]},
+                        {"rms_ln_residual": rep["rms_ln_residual"], "cost": rep["cost"],
+                         "nfev": rep["nfev"], "status": rep["status"],
+                         "at_bounds": rep["at_bounds"], "skipped_failed_traces": skipped},
                         physics=compare_traces(params, traces))
     else:
         rel = {k: fast_paper_metrics(start.params)[k] / PAPER[k] - 1.0 for k in PAPER_WEIGHTS}
@@ -406,6 +511,6 @@ def model_from_json(path: str | Path, variability: Variability | None = None) ->
     return NLEM(params, name=doc.get("name", "json"), source=str(path), variability=var)
 
 
-__all__ = ["fit_paper", "fit_physics", "read_traces", "replay", "nlem_json", "model_from_json",
-           "fast_paper_metrics", "build_nlem", "compare_traces", "protocol_metrics",
-           "MODEL_VERSION"]
+__all__ = ["fit_paper", "fit_physics", "check_followable", "read_traces", "replay", "nlem_json",
+           "model_from_json", "fast_paper_metrics", "build_nlem", "compare_traces",
+           "protocol_metrics", "MODEL_VERSION"]

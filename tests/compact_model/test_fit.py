@@ -98,3 +98,47 @@ def test_paper_preset_is_a_least_squares_optimum():
     x = np.log([getattr(p, k) for k in names])
     res = fit._residuals(x, p, names)
     assert np.max(np.abs(res)) < 0.05
+
+
+def _depressing(trace, name):
+    # a trace whose current and light fall by 10 % per pulse (like the physics before
+    # calibration, issue 4), in the data contract's device units
+    k = np.cumsum(np.r_[0, np.diff((trace.V > 2.5).astype(int)) == 1])
+    f = 0.9 ** k
+    return fit.DeviceTrace(name, trace.t, trace.V, trace.uv, trace.I * f, trace.L * f)
+
+
+def test_fit_physics_refuses_depressing_traces():
+    m = compact_model.load("paper")
+    tr, _ = protocols.simulate(m, protocols.train(10))
+    ppf, _ = protocols.simulate(m, [(5.0, 0, 0.03), (0.0, 0, 0.1), (5.0, 0, 0.03)])
+    good = fit.DeviceTrace("pulses_30", tr.t, tr.V, tr.uv, tr.I, tr.L)
+    traces = [good, _depressing(tr, "pulses_10"), _depressing(ppf, "ppf_100ms")]
+    with pytest.raises(ValueError, match="pulses_10 depresses") as err:
+        fit.fit_physics(traces, base=m.params, max_nfev=1)
+    assert "ppf_100ms depresses" in str(err.value)  # every offender is named
+    assert "pulses_30" not in str(err.value)
+    fit.check_followable([good])  # a potentiating trace passes
+
+
+def test_build_nlem_skips_failed_traces(tmp_path):
+    import h5py
+
+    paths = _synthetic_files(tmp_path, compact_model.load("paper").params)[:1]
+    with h5py.File(paths[0], "a") as fh:
+        fh.attrs["status"] = "failed: Newton did not converge at t = 0.1 s"
+    with pytest.raises(ValueError, match="failed solve"):
+        fit.build_nlem(tmp_path / "nlem.json", paths)
+
+
+def test_drop_edge_transients_removes_the_spike():
+    from compact_model import metrics
+
+    t = np.linspace(0, 0.1, 1001)
+    v = np.where((t > 0.02) & (t <= 0.05), 5.0, 0.0)
+    i = np.where(v > 0, 1.0, 0.0)
+    i[np.flatnonzero(v > 0)[0]] = 50.0  # displacement spike at the rising edge
+    tt, vv, ii, _ = metrics.drop_edge_transients(t, v, i, i)
+    a, _, _ = metrics.pulse_peaks(tt, vv, ii)
+    assert a[0] == 1.0  # the conduction response, not the 50x spike
+    assert len(t) - len(tt) in (9, 10)  # the samples within 1 ms after the edge (0.1 ms grid)
