@@ -1,0 +1,156 @@
+"""The material-to-accuracy sweep (issue 9, item 2): library pieces and the smoke DAG.
+
+The unit tests check the pieces the rules call (device_physics.material_sweep); the workflow
+test runs the sweep's targets at smoke scale (3 x 3 grid, 3-pulse train) and checks every
+cell of the table and the heat map is a number or says why not.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from device_physics import material_sweep as ms
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = ROOT / "config" / "stacks" / "nlem.yaml"
+
+
+def test_sweep_stack_sets_the_pvp_trap_densities() -> None:
+    st = ms.sweep_stack(STACK, 2.5e12)
+    pvp = st.layers[st.layer_index("pvp")]
+    dens = {t.name: t for t in pvp.traps}
+    base = ms.sweep_stack(STACK, 5e11).layers[st.layer_index("pvp")].traps
+    ratio = [t.density / b.density for t, b in zip(pvp.traps, base,
+                                                                      strict=True)]
+    assert ms.SWEPT_TRAP in dens
+    # every PVP trap species scales with the swept one (x5 here), to rounding
+    assert ratio == pytest.approx([5.0] * len(ratio), rel=1e-12)
+
+
+@pytest.mark.parametrize("value", [0.0, -1e11, float("nan")])
+def test_bad_trap_density_is_rejected_by_name(value: float) -> None:
+    with pytest.raises(ValueError, match="trap_density_cm2"):
+        ms.sweep_stack(STACK, value)
+
+
+def test_point_protocol_is_train_uv_probe() -> None:
+    from device_physics.protocols import protocol_from_dict
+
+    pr = protocol_from_dict(ms.full_protocol_dict(3, 70.0, 0.5))
+    windows = pr.pulse_windows()
+    assert len(windows) == 4  # 3 train pulses + 1 probe
+    uv = [s for s in pr.segments if s.kind == "uv"]
+    assert len(uv) == 1 and uv[0].uv == pytest.approx(700.0)  # 70 mW/cm^2 = 700 W/m^2
+    assert pr.duration == pytest.approx(3 * 0.06 + 0.5 + 0.06)
+    with pytest.raises(ValueError, match="uv_intensity_mw_cm2"):
+        ms.reset_protocol_dict(0.0, 1.0)
+
+
+def test_physics_summary_gain_and_reset_time() -> None:
+    """A synthetic trace: J grows 10 -> 12 over the train, Q_t decays under UV with a 0.1 s
+    time constant from 1 to 0.2 (above the equilibrium 0): 80 % erased, 99 % of the way to
+    the end value after 0.1 s * ln(100) = 0.46 s."""
+    from device_physics.protocols import protocol_from_dict
+
+    pr = protocol_from_dict(ms.full_protocol_dict(2, 70.0, 2.0))
+    t_train = 0.12
+    t = np.r_[0.0, 0.03, 0.06, 0.09, 0.12, t_train + np.linspace(1e-4, 2.0, 4000), 2.15]
+    j = np.where(t < 0.06, 10.0, 12.0)
+    q = np.where(t <= t_train, 1.0, 0.2 + 0.8 * np.exp(-(t - t_train) / 0.1))
+    q[0] = 0.0
+    uv = np.where((t > t_train) & (t <= t_train + 2.0), 700.0, 0.0)
+    s = ms.physics_summary({"t": t, "J": j, "Qt_p": q, "uv": uv}, pr, t_train, 0.99,
+                           "complete")
+    assert s["gain_current"] == pytest.approx(1.2)
+    assert s["erased_fraction"] == pytest.approx(0.8, abs=1e-6)
+    assert s["reset_time_s"] == pytest.approx(0.1 * math.log(100), rel=2e-3)  # 0.5 ms grid
+
+
+def _fake_point(path: Path, status: str, gain: float) -> Path:
+    with h5py.File(path, "w") as fh:
+        fh.attrs["status"] = status
+        fh.attrs["summary"] = json.dumps({"gain_current": gain, "trap_density_cm2": 5e11,
+                                          "uv_intensity_mw_cm2": 70.0, "reset_time_s": 0.01,
+                                          "erased_fraction": 0.9})
+    return path
+
+
+def test_failures_are_recorded_per_point(tmp_path: Path) -> None:
+    """A failed or non-potentiating physics point gives a failed fit with its reason, and the
+    FCN-2 stage passes that reason on instead of raising."""
+    cfg = {"require_potentiation": True, "fit_max_nfev": 5, "reset_erased": 0.99,
+           "fcn_train_samples": 20, "fcn_test_samples": 20, "fcn_epochs": 1}
+    compact = {"preset": "paper", "d2d_sigma": 0.0, "c2c_sigma": 0.0, "read_noise": 0.0}
+    flat = ms.fit_point(_fake_point(tmp_path / "a.h5", "complete", 0.97), tmp_path / "a.json",
+                        cfg, compact)
+    assert flat["status"] == "failed" and "does not potentiate" in flat["reason"]
+    broke = ms.fit_point(_fake_point(tmp_path / "b.h5", "failed: physics (train): Newton", 2.0),
+                         tmp_path / "b.json", cfg, compact)
+    assert broke["reason"] == "fit failed: physics (train): Newton"
+    out = ms.fcn2_point(tmp_path / "a.json", tmp_path / "a_fcn.json", 70.0, cfg, {}, {}, 1)
+    assert out["status"] == "failed" and out["reason"] == flat["reason"]
+
+
+def test_summary_table_and_heatmap_show_numbers_or_reasons(tmp_path: Path) -> None:
+    docs = []
+    for i, (tr, uv) in enumerate([(1e11, 20.0), (1e11, 70.0), (5e11, 20.0)]):
+        doc = {"uv_intensity_mw_cm2": uv, "status": "complete" if i else "failed",
+               "physics": {"trap_density_cm2": tr, "reset_time_s": 0.01 * (i + 1),
+                           "erased_fraction": 0.5, "gain_current": 1.1}}
+        if i:
+            doc["fcn2_accuracy"] = 80.0 + i
+        else:
+            doc["reason"] = "fit failed: physics does not potentiate"
+        path = tmp_path / f"p{i}.json"
+        path.write_text(json.dumps(doc))
+        docs.append(path)
+    rows = ms.summarise(docs, [1e11, 5e11], [20.0, 70.0], tmp_path / "s.csv", tmp_path / "h.png")
+    assert len(rows) == 3
+    with open(tmp_path / "s.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["status"] for r in table] == ["failed", "complete", "complete"]
+    assert table[0]["reason"].startswith("fit failed")
+    assert [r["fcn2_accuracy"] for r in table[1:]] == ["81.0", "82.0"]  # sorted by trap, UV
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------------------ the DAG
+def _sweep_registered() -> bool:
+    from lemsim.config import LemsimConfig
+
+    snakefile = (ROOT / "workflow" / "Snakefile").read_text(encoding="utf-8")
+    return "sweep" in LemsimConfig.__dataclass_fields__ and "rules/sweep.smk" in snakefile
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not _sweep_registered(),
+                    reason="sweep config section or rules/sweep.smk include not registered yet")
+def test_sweep_dag_at_smoke_scale(tmp_path: Path) -> None:
+    res = tmp_path / "results"
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--nolock", "--cores", "2",
+         str(res / "figures" / "sweep_heatmap.png"), "--config", "scale=smoke",
+         f"results={res}"], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    with open(res / "sweep" / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) >= 9  # at least 3 x 3
+    assert len({r["trap_density_cm2"] for r in rows}) >= 3
+    assert len({r["uv_intensity_mw_cm2"] for r in rows}) >= 3
+    for r in rows:
+        # a cell is a number, or it says why not
+        if r["status"] == "complete":
+            assert 0.0 <= float(r["fcn2_accuracy"]) <= 100.0, r
+        else:
+            assert r["status"] == "failed" and r["reason"], r
+        assert r["gain_current"] not in ("", "nan"), r  # every point's physics ran
+    assert (res / "figures" / "sweep_heatmap.png").stat().st_size > 10_000
