@@ -129,14 +129,21 @@ def figs15_s16(m: NLEM, path_decay: str | Path, path_uv: str | Path) -> tuple[Pa
 
 def fit_report(nlem_json: str | Path, path: str | Path,
                trace_paths: Sequence[str | Path] = ()) -> Path:
-    """Fit report: compact vs paper metrics (bars) and, with traces, physics vs compact traces."""
+    """Fit report: compact vs paper metrics (bars) and, with traces, one panel per physics
+    protocol: current and light at the end of every pulse, physics (markers) vs the compact
+    replay of the same waveform (lines), each normalised to the physics' first pulse."""
     from compact_model import fit, load
 
     doc = json.loads(Path(nlem_json).read_text(encoding="utf-8"))
     keys = [k for k, v in doc["metrics"].items() if v.get("paper")]
     rel = [doc["metrics"][k]["compact"] / doc["metrics"][k]["paper"] for k in keys]
-    ncol = 2 if trace_paths else 1
-    fig, axes = plt.subplots(1, ncol, figsize=(5.5 * ncol, 4.0), squeeze=False)
+    traces = []
+    if trace_paths:
+        m = load(str(nlem_json))
+        traces = [t for t in fit.read_traces(trace_paths, m.params.area) if t.complete]
+    ncol = min(1 + len(traces), 4)
+    nrow = -(-(1 + len(traces)) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
     ax = axes[0, 0]
     ax.barh(keys, rel, color=["tab:green" if abs(x - 1) <= 0.1 else "tab:red" for x in rel])
     ax.axvline(1.0, color="k")
@@ -144,20 +151,29 @@ def fit_report(nlem_json: str | Path, path: str | Path,
     ax.set_xlabel("compact / paper (1)")
     ax.set_title(f"{doc['name']}: compact metrics vs paper", fontsize=9)
     ax.tick_params(axis="y", labelsize=7)
-    ax.legend(fontsize=8)
-    if trace_paths:
-        m = load(str(nlem_json))
-        traces = fit.read_traces(trace_paths, m.params.area)
-        ax = axes[0, 1]
-        for k, tr in enumerate(traces[:6]):
-            _, i_m, _ = fit.replay(m.params, tr.t, tr.V, tr.uv)
-            ax.plot(tr.t, tr.I, color=f"C{k}", lw=1, label=f"{tr.name} physics")
-            ax.plot(tr.t, i_m, color=f"C{k}", lw=1, ls="--")
-        ax.set_xscale("symlog", linthresh=0.1)
-        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    rms = doc.get("residuals", {}).get("rms_ln_residual", {})
+    for k, tr in enumerate(traces, start=1):
+        ax = axes[k // ncol, k % ncol]
+        sv, _, _, ends = fit.segments_of(tr.t, tr.V, tr.uv)
+        _, i_m, l_m = fit.replay(m.params, tr.t, tr.V, tr.uv, sample_ends_only=True)
+        on = sv > m.params.v_bi
+        t_on = tr.t[ends][on]
+        for y_p, y_m, c, lab in ((tr.I[ends][on], i_m[on], "tab:blue", "I"),
+                                 (tr.L[ends][on], l_m[on], "tab:red", "L")):
+            if y_p.size == 0 or y_p[0] <= 0:
+                continue
+            ax.plot(t_on, y_p / y_p[0], "o", ms=3, color=c, label=f"{lab} physics")
+            ax.plot(t_on, y_m / y_p[0], "-", lw=1, color=c, label=f"{lab} compact")
+        title = tr.name + (f" (rms ln res. {rms[tr.name]:.3f})" if tr.name in rms else "")
+        ax.set_title(title, fontsize=8)
         ax.set_xlabel("time (s)")
-        ax.set_ylabel("current (A); dashed: compact")
+        ax.set_ylabel("end-of-pulse value / physics pulse 1 (1)")
+        if t_on.size and t_on.max() > 5.0:  # long rests (decay, PPF 10 s): compress
+            ax.set_xscale("symlog", linthresh=1.0)
         ax.legend(fontsize=6)
+    for k in range(1 + len(traces), nrow * ncol):
+        axes[k // ncol, k % ncol].axis("off")
     fig.tight_layout()
     return _save(fig, path)
 
