@@ -22,6 +22,8 @@ import yaml
 from circuits.config import CircuitsConfig
 from compact_model.config import CompactConfig
 from device_physics.config import DeviceConfig
+from device_physics.studies_config import StudiesConfig
+from device_physics.sweep_config import SweepConfig
 from lemsim.configtools import ConfigError, from_dict, json_schema, param
 from networks.config import NetworksConfig
 
@@ -147,6 +149,10 @@ class LemsimConfig:
     """Output folder of the DAG, relative to the repository root."""
     device: DeviceConfig = field(default_factory=DeviceConfig)
     """Drift-diffusion of the N-LEM stack (device_physics)."""
+    studies: StudiesConfig = field(default_factory=StudiesConfig)
+    """Mechanism studies, physics sweeps and physics figures (device_physics.studies)."""
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    """Material-to-accuracy sweep: PVP trap density x UV intensity -> FCN-2 accuracy."""
     compact: CompactConfig = field(default_factory=CompactConfig)
     """Compact N-LEM model (compact_model)."""
     circuits: CircuitsConfig = field(default_factory=CircuitsConfig)
