@@ -2,8 +2,10 @@
 
 Unit of work per device: one pulse update (5 V, 30 ms, both trap populations) plus current and
 light evaluation at the read voltage, by the fused Numba kernel
-(:func:`compact_model.kernels.pulse_read`; float32 states run in float32 arithmetic). Peers,
-measured in the same run, interleaved, several repetitions, medians:
+(:func:`compact_model.kernels.pulse_read`: the states advance in place, as in a simulation, and
+I and L are written; float32 states run in float32 arithmetic). Peers, measured in the same
+run, interleaved, several repetitions, medians (wall clock; the CPU seconds of the process,
+summed over threads, are printed beside as a load-robust companion):
 
 * ``numpy copy``: ``np.copyto`` of the same state arrays, the memory-bandwidth bound. The ratio
   compares effective bandwidths: the kernel reads 2 and writes 4 arrays per update; a copy
@@ -11,7 +13,10 @@ measured in the same run, interleaved, several repetitions, medians:
 * ``numpy reference``: :mod:`compact_model.reference` (step, current, light) on the same
   arrays.
 
-Goals: kernel bandwidth >= 0.5 of the copy bandwidth; >= 20x the numpy reference.
+Goals: kernel bandwidth >= 0.5 of the copy bandwidth; >= 20x the numpy reference (float64,
+the precision of the reference; float32 rows are reported beside). Output arrays are touched
+before timing (steady-state throughput, no first-touch page faults). The box's 1-minute load
+average before and after the run is recorded: on a shared machine the medians move with it.
 Usage: ``python benchmarks/bench_compact_throughput.py [--n 10000000] [--reps 5]``.
 """
 
@@ -47,61 +52,76 @@ def main() -> dict:
     n = args.n
     rows = {}
     result: dict = {"name": "compact_throughput", "n_devices": n,
-                    "numba_threads": numba.get_num_threads()}
+                    "numba_threads": numba.get_num_threads(),
+                    "load_avg_1min_before": os.getloadavg()[0]}
+    def timed(fn, *a, **kw) -> tuple[float, float]:
+        """(wall, process CPU) seconds of one call; CPU time sums all threads."""
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn(*a, **kw)
+        return time.perf_counter() - w0, time.process_time() - c0
+
+    def med(ts, k=0):
+        return statistics.median(x[k] for x in ts)
+
+    def copy(cp, ws, wf):
+        np.copyto(cp[0], ws)
+        np.copyto(cp[1], wf)
+
+    def ref(ws, wf):
+        s, f = reference.step(ws, wf, 5.0, 0.0, 0.03, pk)
+        w = s + f
+        reference.current(4.0, w, pk)
+        reference.light(4.0, w, pk)
+
     for dtype in (np.float64, np.float32):
         rng = np.random.default_rng(0)
         ws = rng.uniform(0, 0.5, n).astype(dtype)
         wf = rng.uniform(0, PAPER.f_fast, n).astype(dtype)
-        out = tuple(np.empty_like(ws) for _ in range(4))
-        cp = [np.empty_like(ws), np.empty_like(ws)]
-        c = kernels.pulse_read_consts(5.0, 0.03, 4.0, pk, dtype)
-        kernels.pulse_read_parallel(ws[:10], wf[:10], c, *(o[:10] for o in out))  # compile
+        out = tuple(np.zeros_like(ws) for _ in range(4))  # touched: no page faults when timed
+        cp = [np.zeros_like(ws), np.zeros_like(ws)]
         v1, u1, k1, x1 = np.array([5.0]), np.zeros(1), np.ones(1), np.zeros(1)
+        small = (ws[:10].copy(), wf[:10].copy())
+        kernels.pulse_read(*small, 5.0, 0.03, 4.0, pk, out=(*small, out[2][:10], out[3][:10]))
         kernels.step(ws[:10], wf[:10], v1, u1, 0.03, pk, k1, x1, 0.0)  # compile
+        fused = (ws, wf, out[2], out[3])  # states advance in place, I and L written
+
         t_k, t_c, t_r, t_u, t_rs = [], [], [], [], []
         for _ in range(args.reps):
-            t0 = time.perf_counter()
-            kernels.step(ws, wf, v1, u1, 0.03, pk, k1, x1, 0.0, out_s=out[0], out_f=out[1])
-            t_u.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk, out=out)
-            t_k.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            np.copyto(cp[0], ws)
-            np.copyto(cp[1], wf)
-            t_c.append(time.perf_counter() - t0)
+            t_u.append(timed(kernels.step, ws, wf, v1, u1, 0.03, pk, k1, x1, 0.0,
+                             out_s=out[0], out_f=out[1]))
+            t_k.append(timed(kernels.pulse_read, ws, wf, 5.0, 0.03, 4.0, pk, out=fused))
+            t_c.append(timed(copy, cp, ws, wf))
             if dtype is np.float64 and len(t_r) < 3:  # the reference is slow: 3 reps suffice
-                t0 = time.perf_counter()
-                s, f = reference.step(ws, wf, 5.0, 0.0, 0.03, pk)
-                t_rs.append(time.perf_counter() - t0)
-                w = s + f
-                reference.current(4.0, w, pk)
-                reference.light(4.0, w, pk)
-                t_r.append(time.perf_counter() - t0)
+                t_rs.append(timed(reference.step, ws, wf, 5.0, 0.0, 0.03, pk))
+                t_r.append(timed(ref, ws, wf))
         item = np.dtype(dtype).itemsize
-        tk, tc = statistics.median(t_k), statistics.median(t_c)
+        tk, tc, tu = med(t_k), med(t_c), med(t_u)
         bw_k = 6 * n * item / tk  # 2 arrays read, 4 written
         bw_c = 4 * n * item / tc  # 2 arrays read, 2 written
-        name = np.dtype(dtype).name
-        rows[f"numba fused ({name})"] = (tk, n / tk, bw_k)
-        rows[f"numpy copy ({name})"] = (tc, 2 * n / tc, bw_c)
-        tu = statistics.median(t_u)
         bw_u = 4 * n * item / tu  # update only: 2 arrays read, 2 written
-        rows[f"numba update only ({name})"] = (tu, n / tu, bw_u)
+        name = np.dtype(dtype).name
+        rows[f"numba fused, in place ({name})"] = (tk, n / tk, bw_k, med(t_k, 1))
+        rows[f"numpy copy ({name})"] = (tc, 2 * n / tc, bw_c, med(t_c, 1))
+        rows[f"numba update only ({name})"] = (tu, n / tu, bw_u, med(t_u, 1))
         result[f"bandwidth_ratio_update_only_{name}"] = bw_u / bw_c
         result[f"bandwidth_ratio_{name}"] = bw_k / bw_c
         result[f"updates_per_s_{name}"] = n / tk
         if t_r:
-            tr = statistics.median(t_r)
-            rows[f"numpy reference ({name})"] = (tr, n / tr, float("nan"))
-            trs = statistics.median(t_rs)
-            rows[f"numpy reference update ({name})"] = (trs, n / trs, float("nan"))
+            tr, trs = med(t_r), med(t_rs)
+            rows[f"numpy reference ({name})"] = (tr, n / tr, float("nan"), med(t_r, 1))
+            rows[f"numpy reference update ({name})"] = (trs, n / trs, float("nan"),
+                                                        med(t_rs, 1))
             result["speedup_vs_reference"] = tr / tk
             result["speedup_update_only_vs_reference"] = trs / tu
-        del ws, wf, out, cp
-    print(f"{'variant':28s} {'median s':>10s} {'items/s':>12s} {'GB/s':>8s}")
-    for k, (t, rate, bw) in rows.items():
-        print(f"{k:28s} {t:10.4f} {rate:12.3e} {bw / 1e9:8.2f}")
+            # load-robust companion: CPU seconds of the reference per CPU second of the kernel
+            result["cpu_time_ratio_reference_to_kernel"] = med(t_r, 1) / med(t_k, 1)
+        del ws, wf, out, cp, fused
+    print(f"load average (1 min): {result['load_avg_1min_before']:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after; {result['numba_threads']} Numba threads")
+    print(f"{'variant':34s} {'median s':>9s} {'items/s':>10s} {'GB/s':>7s} {'CPU s':>8s}")
+    for k, (t, rate, bw, cpu) in rows.items():
+        print(f"{k:34s} {t:9.4f} {rate:10.3e} {bw / 1e9:7.2f} {cpu:8.4f}")
+    result["load_avg_1min_after"] = os.getloadavg()[0]
     result["ratio"] = result["speedup_vs_reference"]
     result["goal_speedup"] = 20.0
     result["goal_bandwidth_ratio"] = 0.5

@@ -95,3 +95,18 @@ def test_hoisted_step_path_matches_reference(pk, v):
     b_s, b_f = reference.step(ws, wf, v, 0.0, 0.03, pk, 1.0, xi, 0.1)
     np.testing.assert_allclose(a_s, b_s, rtol=0, atol=1e-12)
     np.testing.assert_allclose(a_f, b_f, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_pulse_read_in_place_equals_out_of_place(pk, dtype):
+    rng = np.random.default_rng(7)
+    ws = rng.uniform(0, 1 - PAPER.f_fast, 3000).astype(dtype)
+    wf = rng.uniform(0, PAPER.f_fast, 3000).astype(dtype)
+    ref = kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk)
+    i, lum = np.empty_like(ws), np.empty_like(ws)
+    out = kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk, out=(ws, wf, i, lum))
+    assert out[0] is ws and out[1] is wf
+    for a, b in zip((ws, wf, i, lum), ref, strict=True):
+        np.testing.assert_array_equal(a, b)  # same arithmetic, bit for bit
+    with pytest.raises(ValueError, match="out must be 4 arrays"):
+        kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk, out=(ws, wf, i))
