@@ -11,8 +11,9 @@ replacements are plain arithmetic and bit manipulation, so LLVM vectorises them 
   ``1.5 * 2**52`` shifter so that neither the rounding nor ``2**n`` needs a float/int
   conversion (x86 before AVX-512 has no vector float64<->int64 conversion; with one, the loop
   falls back to scalar code).
-* log: exponent/mantissa split by bit masks (the exponent read back through the ``2**52``
-  magic number, again without a conversion), mantissa folded into [sqrt(1/2), sqrt(2)], and
+* log: exponent/mantissa split by integer add, shift and mask (the bits are offset so that
+  the mantissa lands in [sqrt(1/2), sqrt(2)) without a compare/select; the exponent is read
+  back through the ``2**52`` magic number, again without a conversion), and
   series of ``ln m = 2 atanh((m-1)/(m+1))`` (float64: a degree-6 Chebyshev interpolant in
   ``z^2``, as in fdlibm; float32: the first four atanh terms).
 
@@ -32,7 +33,6 @@ from numba.extending import overload
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
-_SQRT2 = 1.4142135623730951
 #: 1.5 * 2**52: adding it rounds a float64 of magnitude < 2**51 to an integer, which then sits
 #: in the low mantissa bits.
 _SHIFT = 6755399441055744.0
@@ -51,14 +51,26 @@ _EXP_MAGIC = 4503599627370496.0 + 1023.0
     0.6666666666666674, 0.3999999999989238, 0.28571428629042156, 0.22222210646306106,
     0.1818292412742406, 0.15330572571907589, 0.1463051501460763)
 
+#: Bit constants of flog: 1.0 minus sqrt(1/2) (added to the bits, the exponent field then
+#: rounds at sqrt(1/2)), the exponent mask, 1.0, the 2**52 magic number and the shift.
+_U_ADJ = np.uint64(0x3FF0000000000000 - 0x3FE6A09E667F3BCD)
+_U_EXP = np.uint64(0xFFF0000000000000)
+_U_ONE = np.uint64(0x3FF0000000000000)
+_U_MAGIC = np.uint64(0x4330000000000000)
+_U_52 = np.uint64(52)
+_U_ADJ_F = np.uint32(0x3F800000 - 0x3F3504F3)
+_U_EXP_F = np.uint32(0xFF800000)
+_U_ONE_F = np.uint32(0x3F800000)
+_U_MAGIC_F = np.uint32(0x4B000000)
+_U_23 = np.uint32(23)
+
 _LOG2E_F = np.float32(1.4426950408889634)
 _LN2_HI_F = np.float32(0.693145751953125)  # ln 2 to 16 bits: n * _LN2_HI_F is exact
 _LN2_LO_F = np.float32(1.428606765330187e-06)
-_SQRT2_F = np.float32(1.4142135623730951)
 _SHIFT_F = np.float32(12582912.0)  # 1.5 * 2**23
 _EXP_MAGIC_F = np.float32(8388608.0 + 127.0)
 _X_LO_F, _X_HI_F = np.float32(-87.0), np.float32(88.0)
-_ONE_F, _HALF_F, _TWO_F = np.float32(1.0), np.float32(0.5), np.float32(2.0)
+_ONE_F, _TWO_F = np.float32(1.0), np.float32(2.0)
 _C2_F, _C3_F, _C4_F, _C5_F, _C6_F, _C7_F = (np.float32(1.0 / k) for k in (2, 6, 24, 120, 720,
                                                                            5040))
 _L3_F, _L5_F, _L7_F, _L9_F = (np.float32(1.0 / k) for k in (3, 5, 7, 9))  # atanh series
@@ -86,12 +98,14 @@ def fexp(x):
 @nb.njit(**_JIT)
 def flog(y):
     """ln(y) in float64 for positive normal ``y`` (no check: callers pass y >= 1)."""
-    b = np.float64(y).view(np.int64)
-    e = np.int64((b >> 52) | 0x4330000000000000).view(np.float64) - _EXP_MAGIC
-    m = np.int64((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000).view(np.float64)
-    hi = m > _SQRT2
-    m = m * 0.5 if hi else m
-    e = e + 1.0 if hi else e
+    b = np.float64(y).view(np.uint64)
+    # shift the bits so that the exponent field rounds at sqrt(1/2): y = 2**k m with m in
+    # [sqrt(1/2), sqrt(2)) without a compare/select; unsigned, so the shifts are logical
+    # (AVX2 has no 64-bit arithmetic shift)
+    tmp = b + _U_ADJ
+    kb = tmp >> _U_52  # k + 1023
+    e = np.uint64(kb | _U_MAGIC).view(np.float64) - _EXP_MAGIC
+    m = np.uint64(b - (tmp & _U_EXP) + _U_ONE).view(np.float64)
     z = (m - 1.0) / (m + 1.0)
     t = z * z
     t2 = t * t
@@ -115,12 +129,11 @@ def fexp32(x):
 @nb.njit(**_JIT)
 def flog32(y):
     """ln(y) in float32 arithmetic for positive normal ``y`` (callers pass y >= 1)."""
-    b = np.float32(y).view(np.int32)
-    e = np.int32((b >> 23) | 0x4B000000).view(np.float32) - _EXP_MAGIC_F
-    m = np.int32((b & 0x007FFFFF) | 0x3F800000).view(np.float32)
-    hi = m > _SQRT2_F
-    m = m * _HALF_F if hi else m
-    e = e + _ONE_F if hi else e
+    b = np.float32(y).view(np.uint32)
+    tmp = np.uint32(b + _U_ADJ_F)  # as flog: exponent rounded at sqrt(1/2)
+    kb = np.uint32(tmp >> _U_23)  # k + 127
+    e = np.uint32(kb | _U_MAGIC_F).view(np.float32) - _EXP_MAGIC_F
+    m = np.uint32(b - (tmp & _U_EXP_F) + _U_ONE_F).view(np.float32)
     z = (m - _ONE_F) / (m + _ONE_F)
     t = z * z
     s = (_L3_F + _L5_F * t) + (_L7_F + _L9_F * t) * (t * t)

@@ -153,7 +153,9 @@ def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
     Every factor that does not depend on the device (capture drive, decay factors, fixed
     points, voltage terms of I and L) is computed once here in float64 and handed to the
     kernel in the state's dtype, so a float32 state runs entirely in float32 arithmetic.
-    Order: xs, es, cs, xf, ef, cf, g_max-1, ci, leak, cl, gamma_l, eta_k, 1/w_eta, 0, 1.
+    Order: xs, es, cs, xf, ef, cf, g_max-1, ci, leak, la, gamma_l, lb, 1/w_eta, 0, 1, where
+    ``L = g**gamma_l (la - lb exp(-w/w_eta))``: ``la = cl (1 + eta_k)``, ``lb = cl eta_k`` with
+    ``cl`` the light's voltage factor and ``eta_k = (eta_max - 1)/(1 - exp(-1/w_eta))``.
     """
     drive = math.exp((v - pk[P_V_REF]) / pk[P_V_CAP]) if v > pk[P_V_BI] else 0.0
     cf = pk[P_F_FAST]
@@ -167,10 +169,12 @@ def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
     ui = max(v_read - pk[P_V_BI], 0.0) / (pk[P_V_REF] - pk[P_V_BI])
     ul = max(v_read - pk[P_V_ON_L], 0.0) / (pk[P_V_REF] - pk[P_V_ON_L])
     we = pk[P_W_ETA]
+    cl = pk[P_PHI_REF] * ul ** pk[P_ALPHA_L]
+    eta_k = (pk[P_ETA_MAX] - 1.0) / (-math.expm1(-1.0 / we))
     return np.array([
         xs, es, cs, xf, ef, cf, pk[P_G_MAX] - 1.0, pk[P_I_REF] * ui ** pk[P_ALPHA_I],
-        pk[P_G_LEAK] * v_read, pk[P_PHI_REF] * ul ** pk[P_ALPHA_L], pk[P_GAMMA_L],
-        (pk[P_ETA_MAX] - 1.0) / (-math.expm1(-1.0 / we)), 1.0 / we, 0.0, 1.0], dtype=dtype)
+        pk[P_G_LEAK] * v_read, cl * (1.0 + eta_k), pk[P_GAMMA_L], cl * eta_k, 1.0 / we, 0.0,
+        1.0], dtype=dtype)
 
 
 def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
@@ -185,8 +189,8 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
     """
     n = ws.size
     xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
-    gm1, ci, leak, cl, gam, eta_k, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
-                                                    c[12], c[13], c[14])
+    gm1, ci, leak, la, gam, lb, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
+                                                 c[12], c[13], c[14])
     for i in nb.prange(n):
         ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
         nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
@@ -195,7 +199,7 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = cl * exp_any(gam * log_any(g)) * (one + eta_k * (one - exp_any(-w * iwe)))
+        out_l[i] = exp_any(gam * log_any(g)) * (la - lb * exp_any(-w * iwe))
 
 
 def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
@@ -204,8 +208,8 @@ def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
     cache lines are written back without a separate read-for-ownership)."""
     n = ws.size
     xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
-    gm1, ci, leak, cl, gam, eta_k, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
-                                                    c[12], c[13], c[14])
+    gm1, ci, leak, la, gam, lb, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
+                                                 c[12], c[13], c[14])
     for i in nb.prange(n):
         ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
         nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
@@ -214,7 +218,7 @@ def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = cl * exp_any(gam * log_any(g)) * (one + eta_k * (one - exp_any(-w * iwe)))
+        out_l[i] = exp_any(gam * log_any(g)) * (la - lb * exp_any(-w * iwe))
 
 
 def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: float,
