@@ -29,7 +29,8 @@ rule upenn_variant:
     wildcard_constraints:
         variant="|".join(UPENN_VARIANTS),
     params:
-        upenn=section("networks.upenn"),
+        # without the variant list: adding a variant leaves the others' trainings alone
+        upenn={k: v for k, v in section("networks.upenn").items() if k != "variants"},
         device=config["networks"]["device"],
         seed=config["seed"],
         checkpoints=f"{UPENN_DIR}/checkpoints/{{variant}}",

@@ -22,7 +22,10 @@ rule usrnn_train:
     wildcard_constraints:
         method="|".join(USRNN_METHODS),
     params:
-        usrnn=section("networks.usrnn"),
+        # without the method list and the report's image: adding a method or changing the
+        # report leaves the other methods' trainings alone (issue 9, --list-changes params)
+        usrnn={k: v for k, v in section("networks.usrnn").items()
+               if k not in ("methods", "show_image")},
         device=config["networks"]["device"],
         seed=config["seed"],
         checkpoints=f"{USRNN_DIR}/checkpoints/{{method}}",
