@@ -210,15 +210,25 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 tr = sol.run(reset, z0=z0, snapshots=False)
-        except SolverError as err:
-            tr = err.trace
-            status = f"failed: physics (UV reset): {err}"
-            log.error("trap %.3g, UV %g: %s", trap_cm2, uv_mw_cm2, status)
-        stats.update(sol.stats)
-        if tr is not None:
             rest = tr.arrays()
             arrays = {k: np.r_[train[k], (rest[k][1:] + t_train) if k == "t" else rest[k][1:]]
                       for k in train}
+        except SolverError as err:
+            # The restart from the saved state failed: the whole protocol from equilibrium.
+            log.warning("trap %.3g, UV %g: restart from the train failed (%s); running the "
+                        "whole protocol", trap_cm2, uv_mw_cm2, err)
+            stats["restart_failed"] = str(err)
+            sol = _solver(stack, cfg)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    arrays = sol.run(full, snapshots=False).arrays()
+            except SolverError as err2:
+                if err2.trace is not None and len(err2.trace.t) > len(arrays.get("t", [])):
+                    arrays = err2.trace.arrays()
+                status = f"failed: physics (UV reset): {err2}"
+                log.error("trap %.3g, UV %g: %s", trap_cm2, uv_mw_cm2, status)
+        stats.update(sol.stats)
     summary = physics_summary(arrays, full, t_train, float(cfg["reset_erased"]), status)
     summary.update(trap_density_cm2=float(trap_cm2), uv_intensity_mw_cm2=float(uv_mw_cm2))
     d = sol.dev
