@@ -380,13 +380,29 @@ def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
                "nfev": int(r.nfev), "status": str(r.message), "at_bounds": at_bound}
 
 
+def _train_metrics(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Gains at 10/30/50 pulses and NL/Pearson over the first 10 of a pulse train's peaks."""
+    out: dict[str, float] = {}
+    for n in (10, 30, 50):
+        if len(a) >= n:
+            out[f"gain_current_{n}"] = metrics.gain(a[:n])
+            out[f"gain_light_{n}"] = metrics.gain(b[:n])
+    if len(a) >= 10:
+        out.update(nl_current_10=metrics.nonlinearity(a[:10]),
+                   nl_light_10=metrics.nonlinearity(b[:10]),
+                   pearson_10=metrics.pearson(a[:10], b[:10]))
+    return out
+
+
 def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
     """Metrics of one protocol trace, chosen by the protocol name.
 
-    * ``pulses_*``: NL (current, light), Pearson r, gains A_N/A_1 and B_N/B_1 (D3-D7);
+    * ``pulses_*``: NL (current, light), Pearson r, gains A_N/A_1 and B_N/B_1 (D3-D7), and
+      the same at 10/30/50 pulses (``gain_current_10``, ``nl_current_10``, ...);
     * ``ppf_*``: PPF index (A_2 - A_1)/A_1 (D8);
     * ``decay`` / ``uv_reset``: fraction of the train's gain (A_N - A_1) lost at the probe
-      pulse, ``(A_N - A_probe)/(A_N - A_1)`` (D10, D11 at the protocol's rest/UV length);
+      pulse, ``(A_N - A_probe)/(A_N - A_1)`` (D10, D11 at the protocol's rest/UV length), and
+      the train's metrics at 10/30/50 pulses (the probe left out);
     * anything else: the number of pulses only.
     """
     a, b, _ = metrics.pulse_peaks(t, v, i, lum)
@@ -395,12 +411,32 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
         out.update(nl_current=metrics.nonlinearity(a), nl_light=metrics.nonlinearity(b),
                    pearson=metrics.pearson(a, b), gain_current=metrics.gain(a),
                    gain_light=metrics.gain(b))
+        out.update(_train_metrics(a, b))
     elif name.startswith("ppf") and len(a) >= 2:
         out["ppf_index"] = float(metrics.ppf_index(a[0], a[1]))
     elif name in ("decay", "uv_reset") and len(a) >= 3:
         span = a[-2] - a[0]
         out["gain_lost_at_probe"] = float((a[-2] - a[-1]) / span) if span != 0 else float("nan")
+        out.update(_train_metrics(a[:-1], b[:-1]))
     return out
+
+
+def agreement(physics_vs_compact: Mapping[str, Any], rel: float = 0.10) -> dict[str, Any]:
+    """Relative difference compact/physics - 1 of every metric in :func:`compare_traces`'s
+    result (``n_pulses`` left out), and whether all are within ``rel`` (issue 5: 10 %)."""
+    diffs: dict[str, float] = {}
+    for proto, mets in physics_vs_compact.items():
+        for key, pair in mets.items():
+            if key == "n_pulses" or not isinstance(pair, Mapping):
+                continue
+            phys, comp = pair.get("physics"), pair.get("compact")
+            if phys is None or comp is None or not np.isfinite(phys) or phys == 0:
+                continue
+            diffs[f"{proto}.{key}"] = float(comp / phys - 1.0)
+    worst = max(diffs, key=lambda k: abs(diffs[k])) if diffs else None
+    return {"relative_difference": diffs, "tolerance": rel,
+            "all_within": bool(diffs) and all(abs(d) <= rel for d in diffs.values()),
+            "worst": worst}
 
 
 def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, Any]:
@@ -475,11 +511,13 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         params, rep = fit_physics(traces, base=start.params, max_nfev=max_nfev)
         model = NLEM(params, name="physics", source="fit_physics of " +
                      ", ".join(str(x) for x in trace_paths), variability=start.variability)
+        physics = compare_traces(params, traces)
         doc = nlem_json(model, rep["protocols"],
                         {"rms_ln_residual": rep["rms_ln_residual"], "cost": rep["cost"],
                          "nfev": rep["nfev"], "status": rep["status"],
                          "at_bounds": rep["at_bounds"], "skipped_failed_traces": skipped},
-                        physics=compare_traces(params, traces))
+                        physics=physics)
+        doc["physics_agreement"] = agreement(physics)
     else:
         rel = {k: fast_paper_metrics(start.params)[k] / PAPER[k] - 1.0 for k in PAPER_WEIGHTS}
         doc = nlem_json(start, list(PAPER_WEIGHTS), {"relative_to_paper": rel})
@@ -513,4 +551,4 @@ def model_from_json(path: str | Path, variability: Variability | None = None) ->
 
 __all__ = ["fit_paper", "fit_physics", "check_followable", "read_traces", "replay", "nlem_json",
            "model_from_json", "fast_paper_metrics", "build_nlem", "compare_traces",
-           "protocol_metrics", "MODEL_VERSION"]
+           "protocol_metrics", "agreement", "MODEL_VERSION"]

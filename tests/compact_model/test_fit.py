@@ -65,6 +65,10 @@ def test_fit_physics_recovers_synthetic_traces(tmp_path):
     cmp = fit.compare_traces(p, traces)
     assert cmp["pulses_10"]["nl_current"]["compact"] == pytest.approx(
         cmp["pulses_10"]["nl_current"]["physics"], rel=0.10)
+    agree = fit.agreement(cmp)
+    # issue 5: every fitted metric within 10 % of the physics (here: the model's own traces)
+    assert agree["all_within"], agree
+    assert "decay.gain_current_50" in agree["relative_difference"]  # train part of decay
 
 
 def test_build_nlem_json_round_trip(tmp_path):
