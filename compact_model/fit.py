@@ -4,9 +4,13 @@
   ``scipy.optimize.least_squares`` (relative residuals), using a fast scalar simulation of the
   protocols of :mod:`compact_model.protocols` (the metrics are then recomputed on full traces).
 * :func:`fit_physics` fits all protocols of the physics runs at once: it replays each trace's
-  (t, V, uv) waveform through the model and matches log I and log L sample by sample
-  (per-protocol RMS residuals), then writes ``nlem.json`` with parameters, units, residuals
-  and the D3-D12 metrics from the compact model next to those of the physics traces.
+  (t, V, uv) waveform through the model and matches log I and log L at the end of every
+  forward-bias segment (per-protocol RMS residuals), then writes ``nlem.json`` with
+  parameters, units, residuals and the D3-D12 metrics from the compact model next to those of
+  the physics traces (:func:`compare_traces`, :func:`agreement`: the 10 % goal).
+  Before fitting, :func:`check_followable` refuses traces the model cannot produce (pulse
+  trains that depress, negative PPF) with an error naming each protocol, and
+  :func:`build_nlem` leaves out the partial traces of failed solves (``status`` attribute).
 """
 
 from __future__ import annotations
