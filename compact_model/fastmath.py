@@ -36,6 +36,9 @@ _LN2_LO = 1.90821492927058770002e-10
 #: 1.5 * 2**52: adding it rounds a float64 of magnitude < 2**51 to an integer, which then sits
 #: in the low mantissa bits.
 _SHIFT = 6755399441055744.0
+#: Argument ranges of exp without clamping (normal results): float64, float32.
+EXP_RANGE = (-708.0, 709.0)
+EXP_RANGE_F32 = (-87.0, 88.0)
 #: 2**52 + 1023 (exponent bias), the float64 whose bits are 0x4330000000000000 + 1023.
 _EXP_MAGIC = 4503599627370496.0 + 1023.0
 
@@ -79,9 +82,8 @@ _JIT = {"cache": True, "inline": "always", "error_model": "numpy"}
 
 
 @nb.njit(**_JIT)
-def fexp(x):
-    """exp(x) in float64, x clamped to [-708, 709] (so the result is a normal float64)."""
-    x = min(max(x, -708.0), 709.0)
+def fexp_in_range(x):
+    """exp(x) in float64 for x in [-708, 709] (no clamp: outside, the result is wrong)."""
     t = x * _LOG2E + _SHIFT
     n = t - _SHIFT  # round(x log2 e), exact
     r = (x - n * _LN2_HI) - n * _LN2_LO
@@ -93,6 +95,12 @@ def fexp(x):
     p = (1.0 + r) + r2 * q
     # the low bits of t hold n; shifting them into the exponent field gives 2**n
     return p * np.int64((np.float64(t).view(np.int64) + 1023) << 52).view(np.float64)
+
+
+@nb.njit(**_JIT)
+def fexp(x):
+    """exp(x) in float64, x clamped to [-708, 709] (so the result is a normal float64)."""
+    return fexp_in_range(min(max(x, -708.0), 709.0))
 
 
 @nb.njit(**_JIT)
@@ -114,9 +122,8 @@ def flog(y):
 
 
 @nb.njit(**_JIT)
-def fexp32(x):
-    """exp(x) in float32 arithmetic, x clamped to [-87, 88] (normal float32 results)."""
-    x = min(max(x, _X_LO_F), _X_HI_F)
+def fexp32_in_range(x):
+    """exp(x) in float32 arithmetic for x in [-87, 88] (no clamp)."""
     t = x * _LOG2E_F + _SHIFT_F
     n = t - _SHIFT_F
     r = (x - n * _LN2_HI_F) - n * _LN2_LO_F
@@ -124,6 +131,12 @@ def fexp32(x):
     p = (_ONE_F + r) + r2 * ((_C2_F + _C3_F * r) + (_C4_F + _C5_F * r) * r2
                              + (_C6_F + _C7_F * r) * (r2 * r2))
     return p * np.int32((np.float32(t).view(np.int32) + 127) << 23).view(np.float32)
+
+
+@nb.njit(**_JIT)
+def fexp32(x):
+    """exp(x) in float32 arithmetic, x clamped to [-87, 88] (normal float32 results)."""
+    return fexp32_in_range(min(max(x, _X_LO_F), _X_HI_F))
 
 
 @nb.njit(**_JIT)
@@ -146,6 +159,12 @@ def exp_any(x):
     raise NotImplementedError("exp_any is for Numba-compiled code; use exp() in Python")
 
 
+def exp_in_range(x):
+    """:func:`exp_any` without the clamp, for arguments the caller keeps within
+    [-708, 709] (float64) or [-87, 88] (float32)."""
+    raise NotImplementedError("exp_in_range is for Numba-compiled code; use exp() in Python")
+
+
 def log_any(y):
     """ln in the argument's precision (:func:`flog32` for float32, else :func:`flog`)."""
     raise NotImplementedError("log_any is for Numba-compiled code; use log() in Python")
@@ -156,6 +175,13 @@ def _exp_any(x):
     if x == types.float32:
         return lambda x: fexp32(x)
     return lambda x: fexp(x)
+
+
+@overload(exp_in_range, inline="always")
+def _exp_in_range(x):
+    if x == types.float32:
+        return lambda x: fexp32_in_range(x)
+    return lambda x: fexp_in_range(x)
 
 
 @overload(log_any, inline="always")

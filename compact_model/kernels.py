@@ -16,7 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
-from compact_model.fastmath import exp_any, fexp, flog, log_any
+from compact_model.fastmath import EXP_RANGE, EXP_RANGE_F32, exp_in_range, fexp, flog, log_any
 from compact_model.params import (
     P_ALPHA_I,
     P_ALPHA_L,
@@ -153,7 +153,8 @@ def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
     Every factor that does not depend on the device (capture drive, decay factors, fixed
     points, voltage terms of I and L) is computed once here in float64 and handed to the
     kernel in the state's dtype, so a float32 state runs entirely in float32 arithmetic.
-    Order: xs, es, cs, xf, ef, cf, g_max-1, ci, leak, la, gamma_l, lb, 1/w_eta, 0, 1, where
+    Order: xs, es, cs, xf, ef, cf, g_max-1, ci, leak, la, gamma_l, lb, 1/w_eta, 0, 1, exp_lo,
+    where
     ``L = g**gamma_l (la - lb exp(-w/w_eta))``: ``la = cl (1 + eta_k)``, ``lb = cl eta_k`` with
     ``cl`` the light's voltage factor and ``eta_k = (eta_max - 1)/(1 - exp(-1/w_eta))``.
     """
@@ -171,10 +172,18 @@ def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
     we = pk[P_W_ETA]
     cl = pk[P_PHI_REF] * ul ** pk[P_ALPHA_L]
     eta_k = (pk[P_ETA_MAX] - 1.0) / (-math.expm1(-1.0 / we))
+    # the kernels' exp arguments: gamma_l ln g in [0, gamma_l ln g_max] (checked here, no
+    # clamp per device) and -w/w_eta in [-1/w_eta, 0], clamped below at the exp range (there
+    # exp(-w/w_eta) differs from the reference by at most exp(-708) absolute)
+    lo, hi = EXP_RANGE_F32 if np.dtype(dtype) == np.float32 else EXP_RANGE
+    top = pk[P_GAMMA_L] * math.log(pk[P_G_MAX])
+    if top > hi:
+        raise ValueError(f"gamma_l ln(g_max) = {top:g}: the light factor g**gamma_l overflows "
+                         f"{np.dtype(dtype).name} (must be <= {hi:g})")
     return np.array([
         xs, es, cs, xf, ef, cf, pk[P_G_MAX] - 1.0, pk[P_I_REF] * ui ** pk[P_ALPHA_I],
         pk[P_G_LEAK] * v_read, cl * (1.0 + eta_k), pk[P_GAMMA_L], cl * eta_k, 1.0 / we, 0.0,
-        1.0], dtype=dtype)
+        1.0, lo], dtype=dtype)
 
 
 def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
@@ -189,8 +198,8 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
     """
     n = ws.size
     xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
-    gm1, ci, leak, la, gam, lb, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
-                                                 c[12], c[13], c[14])
+    gm1, ci, leak, la, gam, lb, iwe, zero, one, elo = (c[6], c[7], c[8], c[9], c[10], c[11],
+                                                      c[12], c[13], c[14], c[15])
     for i in nb.prange(n):
         ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
         nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
@@ -199,7 +208,7 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = exp_any(gam * log_any(g)) * (la - lb * exp_any(-w * iwe))
+        out_l[i] = exp_in_range(gam * log_any(g)) * (la - lb * exp_in_range(max(-w * iwe, elo)))
 
 
 def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
@@ -208,8 +217,8 @@ def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
     cache lines are written back without a separate read-for-ownership)."""
     n = ws.size
     xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
-    gm1, ci, leak, la, gam, lb, iwe, zero, one = (c[6], c[7], c[8], c[9], c[10], c[11],
-                                                 c[12], c[13], c[14])
+    gm1, ci, leak, la, gam, lb, iwe, zero, one, elo = (c[6], c[7], c[8], c[9], c[10], c[11],
+                                                      c[12], c[13], c[14], c[15])
     for i in nb.prange(n):
         ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
         nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
@@ -218,7 +227,7 @@ def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = exp_any(gam * log_any(g)) * (la - lb * exp_any(-w * iwe))
+        out_l[i] = exp_in_range(gam * log_any(g)) * (la - lb * exp_in_range(max(-w * iwe, elo)))
 
 
 def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: float,

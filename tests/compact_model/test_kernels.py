@@ -110,3 +110,18 @@ def test_fused_pulse_read_in_place_equals_out_of_place(pk, dtype):
         np.testing.assert_array_equal(a, b)  # same arithmetic, bit for bit
     with pytest.raises(ValueError, match="out must be 4 arrays"):
         kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk, out=(ws, wf, i))
+
+
+def test_fused_pulse_read_extreme_light_parameters():
+    # tiny w_eta: exp(-w/w_eta) underflows (its argument is clamped at the exp range) and the
+    # kernel still equals the reference; a light factor g**gamma_l beyond the dtype's range is
+    # refused before the kernel runs (that exp is not clamped per device)
+    p = PAPER.replace(w_eta=1e-4)
+    pk2 = pack(p)
+    ws = np.linspace(0, 1 - p.f_fast, 500)
+    wf = np.linspace(0, p.f_fast, 500)
+    out = kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk2)
+    np.testing.assert_allclose(out[3], reference.light(4.0, out[0] + out[1], pk2), rtol=1e-12)
+    with pytest.raises(ValueError, match="overflows float32"):
+        kernels.pulse_read_consts(5.0, 0.03, 4.0, pack(PAPER.replace(gamma_l=60.0)),
+                                  np.float32)
