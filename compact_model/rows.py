@@ -36,6 +36,42 @@ def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+_TRAINS = ("pulses_10", "pulses_30", "pulses_50", "decay", "uv_reset")
+#: Where each paper metric is measured on the physics traces: (protocol, metric of
+#: :func:`compact_model.fit.protocol_metrics`) candidates, first found wins.
+PHYSICS_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "D3_nl_current": [("pulses_10", "nl_current")] + [(p, "nl_current_10") for p in _TRAINS],
+    "D4_nl_light": [("pulses_10", "nl_light")] + [(p, "nl_light_10") for p in _TRAINS],
+    "D5_pearson": [("pulses_10", "pearson")] + [(p, "pearson_10") for p in _TRAINS],
+    **{f"D6_gain_current_{n}": [(p, f"gain_current_{n}") for p in _TRAINS] for n in (10, 30, 50)},
+    **{f"D7_gain_light_{n}": [(p, f"gain_light_{n}") for p in _TRAINS] for n in (10, 30, 50)},
+    **{f"D8_ppf_{iv}": [(f"ppf_{iv}", "ppf_index")]
+       for iv in ("10ms", "30ms", "100ms", "300ms", "1s", "3s", "10s")},
+    "D10_gain_lost_after_rest": [("decay", "gain_lost_at_probe")],
+    "D11_gain_lost_after_uv": [("uv_reset", "gain_lost_at_probe")],
+}
+
+
+def physics_table(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per paper metric measurable on the physics traces: the physics value, the compact
+    replay of the same waveform and their relative difference (source: ``physics_vs_compact``
+    of a physics-fit ``nlem.json``; empty for the preset)."""
+    pvc = doc.get("physics_vs_compact") or {}
+    out = []
+    for key, sources in PHYSICS_SOURCES.items():
+        for proto, met in sources:
+            pair = pvc.get(proto, {}).get(met)
+            if isinstance(pair, dict) and pair.get("physics") is not None:
+                phys, comp = pair["physics"], pair.get("compact")
+                rel = comp / phys - 1.0 if comp is not None and phys else float("nan")
+                paper = doc["metrics"].get(key, {}).get("paper")
+                out.append({"metric": key, "protocol": proto, "physics": phys,
+                            "compact_replay": comp, "relative_difference": rel,
+                            "paper": paper})
+                break
+    return out
+
+
 def target_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The D rows for one ``nlem.json`` document."""
     m = doc["metrics"]
@@ -44,6 +80,7 @@ def target_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     stage = f"compact_model ({name} preset)" if preset else "compact_model (physics fit)"
     caveat = ("PRESET FITTED TO THE PAPER'S NUMBERS (consistency check of the model, not a "
               "prediction); " if preset else "")
+    phys = {r["metric"]: r for r in physics_table(doc)}
     rows = []
     for rid, key, unit, what in _ROWS:
         if key not in m:
@@ -63,6 +100,10 @@ def target_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                      f"{_fmt(m['D8_ppf_last']['compact'])} at 10 s, "
                      f"{m['D8_ppf_n_exp']['compact']}-exponential fit, slow tau "
                      f"{_fmt(m.get('D8_ppf_tau2_s', {}).get('compact', float('nan')))} s")
+        if key in phys:
+            r = phys[key]
+            extra += (f"; physics {r['protocol']}: {_fmt(r['physics'])} (compact replay "
+                      f"{_fmt(r['compact_replay'])})")
         rows.append({"id": rid, "simulated": value, "unit": unit, "source_stage": stage,
                      "definition": caveat + what + extra})
     if all(f"D1_I_6V_A_scan{k}" in m for k in (1, 2, 3)):

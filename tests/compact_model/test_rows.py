@@ -36,3 +36,21 @@ def write_target_rows_from(doc: dict, tmp_path: Path) -> Path:
     src = tmp_path / "nlem.json"
     src.write_text(json.dumps(doc))
     return write_target_rows(src, tmp_path / "rows.json")
+
+
+def test_physics_fit_rows_name_the_physics_values(preset_doc: dict) -> None:
+    from compact_model.rows import physics_table
+
+    doc = dict(preset_doc, physics_vs_compact={
+        "pulses_10": {"nl_current": {"physics": 0.25, "compact": 0.24},
+                      "gain_current_10": {"physics": 1.5, "compact": 1.45}},
+        "decay": {"gain_current_50": {"physics": 2.0, "compact": 2.1},
+                  "gain_lost_at_probe": {"physics": 0.7, "compact": 0.66}}})
+    table = {r["metric"]: r for r in physics_table(doc)}
+    assert table["D3_nl_current"]["relative_difference"] == pytest.approx(-0.04)
+    assert table["D6_gain_current_50"]["protocol"] == "decay"  # the train inside decay
+    assert table["D3_nl_current"]["paper"] == 0.20
+    rows = {r["id"]: r for r in target_rows(doc)}
+    assert "physics fit" in rows["D3"]["source_stage"]
+    assert "physics pulses_10: 0.25" in rows["D3"]["definition"]
+    assert physics_table(preset_doc) == []  # the preset has no physics values
