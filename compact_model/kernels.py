@@ -3,8 +3,12 @@
 The equations are those of :mod:`compact_model.reference` (read that module for the physics);
 the tests check both agree to 1e-12 in float64. Every kernel takes flat arrays; per-device
 inputs (voltage, UV, capture multiplier, noise) may have length 1 (shared by all devices) or
-the number of devices. State arrays may be float32 or float64 (arithmetic is float64, the
-result is stored in the array's own type). Each kernel exists in a serial and a
+the number of devices. State arrays may be float32 or float64: the general kernels compute in
+float64 and store in the array's own type; the fused pulse+read kernel (:func:`pulse_read`,
+the throughput path) computes in the states' precision, with the vectorisable exp/log of
+:mod:`compact_model.fastmath` (no libm call in the loop), the per-call factors hoisted out of
+the device loop, and optionally the states advanced in place. All kernels compile with
+``fastmath={"contract"}`` (FMA; no re-association). Each kernel exists in a serial and a
 ``parallel=True`` build; :func:`pick` chooses the parallel one above :data:`PARALLEL_MIN`
 devices, where thread start-up pays off.
 """
