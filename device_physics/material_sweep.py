@@ -28,8 +28,11 @@ import csv
 import json
 import logging
 import math
+import signal
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +123,30 @@ def sweep_stack(stack_path: str | Path, trap_cm2: float) -> Any:
 
 
 # ----------------------------------------------------------------------------- physics
+class PhysicsTimeout(RuntimeError):
+    """An fv1d run took longer than the sweep's ``max_wall_s``."""
+
+
+@contextmanager
+def wall_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`PhysicsTimeout` in the block after ``seconds`` of wall time (0: no limit;
+    only in the main thread, where Snakemake scripts run)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _alarm(signum: int, frame: Any) -> None:
+        raise PhysicsTimeout(f"fv1d run exceeded max_wall_s = {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def _solver(stack: Any, cfg: Mapping[str, Any]) -> Any:
     from device_physics.fv1d import FV1D
 
@@ -150,12 +177,12 @@ def run_train(stack_path: str | Path, trap_cm2: float, cfg: Mapping[str, Any],
     sol = _solver(stack, cfg)
     status, z = "complete", np.zeros(0)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), wall_limit(float(cfg.get("max_wall_s", 0))):
             warnings.simplefilter("ignore", RuntimeWarning)
             tr = sol.run(proto, snapshots=False)
         z = np.asarray(sol.z, dtype=float)
-    except SolverError as err:
-        tr = err.trace
+    except (SolverError, PhysicsTimeout) as err:
+        tr = getattr(err, "trace", None)
         status = f"failed: physics (train): {err}"
         log.error("trap %.3g cm^-2: %s", trap_cm2, status)
     arrays = tr.arrays() if tr is not None else {}
@@ -206,13 +233,17 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
     sol = _solver(stack, cfg)
     stats: dict[str, Any] = {"solver": "fv1d"}
     if status == "complete":
+        wall = float(cfg.get("max_wall_s", 0))
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), wall_limit(wall):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 tr = sol.run(reset, z0=z0, snapshots=False)
             rest = tr.arrays()
             arrays = {k: np.r_[train[k], (rest[k][1:] + t_train) if k == "t" else rest[k][1:]]
                       for k in train}
+        except PhysicsTimeout as err:
+            status = f"failed: physics (UV reset): {err}"
+            log.error("trap %.3g, UV %g: %s", trap_cm2, uv_mw_cm2, status)
         except SolverError as err:
             # The restart from the saved state failed: the whole protocol from equilibrium.
             log.warning("trap %.3g, UV %g: restart from the train failed (%s); running the "
@@ -220,12 +251,13 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
             stats["restart_failed"] = str(err)
             sol = _solver(stack, cfg)
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), wall_limit(wall):
                     warnings.simplefilter("ignore", RuntimeWarning)
                     arrays = sol.run(full, snapshots=False).arrays()
-            except SolverError as err2:
-                if err2.trace is not None and len(err2.trace.t) > len(arrays.get("t", [])):
-                    arrays = err2.trace.arrays()
+            except (SolverError, PhysicsTimeout) as err2:
+                tr2 = getattr(err2, "trace", None)
+                if tr2 is not None and len(tr2.t) > len(arrays.get("t", [])):
+                    arrays = tr2.arrays()
                 status = f"failed: physics (UV reset): {err2}"
                 log.error("trap %.3g, UV %g: %s", trap_cm2, uv_mw_cm2, status)
         stats.update(sol.stats)
@@ -526,5 +558,6 @@ def _wrap(text: str, width: int, lines: int) -> list[str]:
     return out[:lines - 1] + ["..."] if len(out) > lines else out
 
 
-__all__ = ["sweep_stack", "run_train", "run_point", "physics_summary", "fit_point",
-           "fcn2_point", "compact_reset_time", "summarise", "COLUMNS"]
+__all__ = ["sweep_stack", "run_train", "wall_limit", "PhysicsTimeout", "run_point",
+           "physics_summary", "fit_point", "fcn2_point", "compact_reset_time", "summarise",
+           "COLUMNS"]

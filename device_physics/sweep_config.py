@@ -35,6 +35,9 @@ class SweepConfig:
     """Cells per stack layer of the fv1d mesh (6: the coarse mesh of the fv1d smoke tests)."""
     rtol: float = param(0.1, lo=0.0, hi=1.0, lo_open=True)
     """Relative local-error tolerance of fv1d's adaptive time stepping (dimensionless)."""
+    max_wall_s: float = param(900.0, lo=0.0)
+    """Wall-time budget of one fv1d run (the train of a trap density, or a point's UV reset),
+    in s; a run over it is recorded as that point's physics failure (0: no limit)."""
     require_potentiation: bool = True
     """A point whose physics current does not grow over the train (gain <= 1) is marked
     "fit failed" instead of fitting the compact model (which can only potentiate) to it."""

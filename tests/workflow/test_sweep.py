@@ -154,3 +154,14 @@ def test_sweep_dag_at_smoke_scale(tmp_path: Path) -> None:
             assert r["status"] == "failed" and r["reason"], r
         assert r["gain_current"] not in ("", "nan"), r  # every point's physics ran
     assert (res / "figures" / "sweep_heatmap.png").stat().st_size > 10_000
+
+
+def test_wall_limit_stops_a_long_run() -> None:
+    import time
+
+    t0 = time.monotonic()
+    with pytest.raises(ms.PhysicsTimeout, match="max_wall_s = 0.2 s"):
+        with ms.wall_limit(0.2):
+            while time.monotonic() - t0 < 30:  # a run that would take 30 s
+                sum(range(1000))
+    assert time.monotonic() - t0 < 10  # stopped near 0.2 s (10 s: slack for a loaded box)
