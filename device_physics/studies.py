@@ -386,9 +386,8 @@ def pulse_reads(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[st
     """Current (A/m^2, conduction when recorded), light (photons/(s m^2)) and net trapped
     charge (C/m^2) at the end of every pulse, and the pulse end times (s)."""
     t = np.asarray(arrays["t"])
-    j = np.asarray(arrays.get("J_conduction", arrays["J"]))
-    if "J_conduction" not in arrays:
-        j = np.asarray(arrays["J"])
+    v = np.asarray(arrays["V"])
+    j = np.asarray(arrays["J_conduction"] if "J_conduction" in arrays else arrays["J"])
     lum = np.asarray(arrays["L"])
     q = np.asarray(arrays["Qt_p"]) - np.asarray(arrays["Qt_n"])
     out: dict[str, list[float]] = {"t": [], "J": [], "L": [], "Q": []}
@@ -399,7 +398,9 @@ def pulse_reads(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[st
             for k in ("J", "L", "Q"):
                 out[k].append(float("nan"))
             continue
-        i = m[-1]
+        vm = np.abs(v[m])
+        on = m[vm >= 0.5 * vm.max()] if vm.max() > 0 else m
+        i = on[-1]  # last sample with the pulse still on (a right-limit sample at t1 is off)
         out["t"].append(float(t[i]))
         out["J"].append(float(j[i]))
         out["L"].append(float(lum[i]))
@@ -431,8 +432,10 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
       (first read under UV vs last dark read, relative), ``dI_uv_end``/``dL_uv_end`` (last
       read under UV), ``dI_after``/``dL_after`` (first dark read after UV);
     * memory state ``Q = Qt_p - Qt_n`` (net trapped charge, C/m^2) relative to its pristine
-      value: ``Q_gain`` after the first train; ``uv_reset_s`` (time under UV, from the start of
-      the first UV exposure, to erase 99 % of it: D11 definition on the trapped charge),
+      value: ``Q_gain`` after the first train (negative when the memory is trapped electrons;
+      the times below use ``|Q - Q_pristine|`` with the sign of ``Q_gain``); ``uv_reset_s``
+      (time under UV, from the start of the first UV exposure, to erase 99 % of it: D11
+      definition on the trapped charge),
       ``uv_t63_s`` (63.06 %), ``uv_Q_left`` (fraction left at the end of the exposure);
       ``decay_s`` (first dark rest of >= 1 s before any UV: 63.06 % lost, D10 definition),
       ``decay_Q_left``;
@@ -448,6 +451,7 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
     res["n_pulses"] = float(np.sum(np.isfinite(rd["J"])))
     q = a["Qt_p"] - a["Qt_n"]
     q0 = float(q[0]) if q.size else float("nan")
+    qm = q - q0  # written memory, made positive below (hole or electron trapping)
     if groups:
         first = next(iter(groups.values()))
         J, L = rd["J"][first], rd["L"][first]
@@ -456,6 +460,8 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
         if J.size:
             res["J1"], res["L1"] = float(J[0]), float(L[0])
             res["Q_gain"] = float(rd["Q"][first][ok][-1] - q0)
+            if res["Q_gain"] < 0:
+                qm = -qm
         if J.size >= 2:
             res["gain_J"] = _safe(M.gain, J)
             res["gain_L"] = _safe(M.gain, L) if L[0] > 0 else float("nan")
@@ -486,19 +492,19 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
         off = np.flatnonzero(~uv_on[i0:])
         i1 = i0 + (int(off[0]) if off.size else int(uv_on[i0:].size))
         s = slice(max(i0 - 1, 0), i1)
-        tt, qq = t[s], q[s]
-        if tt.size >= 2 and qq[0] - q0 > 0:
-            res["uv_reset_s"] = _safe(M.uv_reset_time, tt, qq, q0)
-            res["uv_t63_s"] = _safe(M.natural_decay_time, tt, qq, q0)
-            res["uv_Q_left"] = float((qq[-1] - q0) / (qq[0] - q0))
+        tt, qq = t[s], qm[s]
+        if tt.size >= 2 and qq[0] > 0:
+            res["uv_reset_s"] = _safe(M.uv_reset_time, tt, qq, 0.0)
+            res["uv_t63_s"] = _safe(M.natural_decay_time, tt, qq, 0.0)
+            res["uv_Q_left"] = float(qq[-1] / qq[0])
         res["uv_intensity_mW_cm2"] = float(a["uv"][i0] / 10.0)
     for sgm in protocol.segments:
         t_uv = float(t[int(np.argmax(uv_on))]) if uv_on.any() else math.inf
         if sgm.kind == "rest" and sgm.t1 - sgm.t0 >= 1.0 and sgm.t0 < t_uv:
             m = np.flatnonzero((t >= sgm.t0 - 1e-12) & (t <= sgm.t1 + 1e-12))
-            if m.size >= 2 and q[m[0]] - q0 > 0:
-                res["decay_s"] = _safe(M.natural_decay_time, t[m], q[m], q0)
-                res["decay_Q_left"] = float((q[m[-1]] - q0) / (q[m[0]] - q0))
+            if m.size >= 2 and qm[m[0]] > 0:
+                res["decay_s"] = _safe(M.natural_decay_time, t[m], qm[m], 0.0)
+                res["decay_Q_left"] = float(qm[m[-1]] / qm[m[0]])
             break
     return res
 
@@ -552,14 +558,18 @@ class VariantResult:
 
 
 def _study_solver(newton_its: int):
-    """fv1d solver class that retries a failed UV-on time step with ``newton_its`` iterations.
+    """fv1d solver class that retries a failed UV-on Newton solve (more iterations, then
+    continuation in the UV intensity).
 
     fv1d's time loop caps Newton at 25 iterations; at the onset of UV after a pulse train
     (hole density in the QD/ZnO around 1e-30 m^-3) Newton needs 30-100 iterations at any
     step size, so the step is rejected down to 1e-15 s and the run fails. This subclass
-    retries only a failed Newton solve with UV on, from the same guess, with the larger cap;
-    everything else is fv1d's own (raising the cap everywhere lets Newton accept poor states
-    in the pulse edges, so it is not done).
+    retries only a failed Newton solve with UV on: from the same guess with ``newton_its``
+    iterations, then by continuation in the UV intensity (1e-3, 1e-2, 0.1, 0.3, 1 times the
+    intensity, each solution starting the next) of the same time-discrete system; everything
+    else is fv1d's own (raising the cap everywhere lets Newton accept poor states in the pulse
+    edges, so it is not done). The accepted state solves fv1d's equations at the full
+    intensity either way.
     """
     from device_physics.fv1d import FV1D, NewtonFailure
 
@@ -571,7 +581,16 @@ def _study_solver(newton_its: int):
             except NewtonFailure:
                 if uv <= 0 or max_its is None or max_its >= newton_its:
                     raise
+            try:
                 return super().newton(z0, v, uv, *args, max_its=newton_its, **kw)
+            except NewtonFailure:
+                pass
+            # continuation in the UV intensity: same time-discrete system, the solution at a
+            # lower intensity is the start of the next (the accepted state is the full one)
+            z = z0
+            for frac in (1e-3, 1e-2, 0.1, 0.3, 1.0):
+                z = super().newton(z, v, uv * frac, *args, max_its=newton_its, **kw)
+            return z
 
     return StudyFV1D
 
@@ -694,3 +713,377 @@ def write_rows_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
         for r in rows:
             w.writerow({k: r.get(k, "") for k in keys})
     return path
+
+
+# ============================================================================ control stacks
+
+def _layer_index_by_material(data: Mapping[str, Any], material: str) -> int:
+    mats = [la.get("material") for la in data["layers"]]
+    if material not in mats:
+        raise OverrideError(f"stack {data.get('name')!r} has no {material} layer; layers: {mats}")
+    return mats.index(material)
+
+
+def _drop_layer(material: str):
+    def f(d: dict[str, Any]) -> None:
+        del d["layers"][_layer_index_by_material(d, material)]
+    return f
+
+
+def _pvp_traps(keep: str | None):
+    def f(d: dict[str, Any]) -> None:
+        la = d["layers"][_layer_index_by_material(d, "PVP")]
+        la["traps"] = [t for t in la.get("traps") or [] if keep is not None
+                       and t.get("carrier") == keep]
+    return f
+
+
+def _pvk_for_blend(d: dict[str, Any]) -> None:
+    """Replace the PVK:IDTBT layer by neat PVK (the no_idtbt control file's PVK layer when it
+    exists, else the PVK material defaults), keeping the blend layer's thickness."""
+    i = _layer_index_by_material(d, "PVK:IDTBT")
+    old = d["layers"][i]
+    new: dict[str, Any] = {"name": "pvk", "material": "PVK"}
+    ref = ROOT / "config" / "stacks" / "no_idtbt.yaml"
+    if ref.exists():
+        for la in _read_yaml(ref)["layers"]:
+            if la.get("material") == "PVK":
+                new = copy.deepcopy(la)
+    new["thickness"] = copy.deepcopy(old["thickness"])
+    new["traps"] = copy.deepcopy(old.get("traps") or [])
+    d["layers"][i] = new
+
+
+#: Control stacks derived from the configured N-LEM stack: name -> (meaning, transform).
+CONTROLS: dict[str, tuple[str, Any]] = {
+    "nlem": ("full stack ITO|PEDOT:PSS|PVK:IDTBT|PVP|QD|ZnO|Ag", None),
+    "no_pvp": ("PVP layer removed", _drop_layer("PVP")),
+    "no_qd": ("QD layer removed", _drop_layer("CdSe/ZnS")),
+    "no_zno": ("ZnO layer removed", _drop_layer("ZnO")),
+    "no_idtbt": ("neat PVK instead of PVK:IDTBT", _pvk_for_blend),
+    "pvp_trapfree": ("PVP without traps (trap-free dielectric)", _pvp_traps(None)),
+    "pvp_no_electron_traps": ("PVP with its hole traps only", _pvp_traps("hole")),
+    "pvp_no_hole_traps": ("PVP with its electron traps only", _pvp_traps("electron")),
+}
+
+
+def control_stack_data(base: str | Path | Mapping[str, Any], control: str) -> dict[str, Any]:
+    """YAML data of control ``control`` (:data:`CONTROLS`) derived from the ``base`` stack.
+
+    Deriving the controls (instead of reading ``config/stacks/<control>.yaml``) keeps them in
+    step with the calibrated N-LEM stack: they differ from it in the named layer only.
+    """
+    if control not in CONTROLS:
+        raise OverrideError(f"control = {control!r}: must be one of {sorted(CONTROLS)}")
+    data, _ = _stack_data(base)
+    fn = CONTROLS[control][1]
+    if fn is not None:
+        fn(data)
+        data["name"] = control
+        data["description"] = f"Control: {CONTROLS[control][0]} (derived from "\
+                              f"{data.get('description', 'the N-LEM stack')!s:.60})"
+    return data
+
+
+# ============================================================================ mechanism table
+
+#: Columns of the mechanism table (relative changes, dimensionless).
+MECH_KEYS = ("dI_uv", "dL_uv", "dI_uv_end", "dL_uv_end", "dI_after", "dL_after")
+
+
+def _sign(x: float, tol: float = 1e-3) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    return "0" if abs(x) < tol else ("-" if x < 0 else "+")
+
+
+def mechanism_row(result: VariantResult | Mapping[str, Any]) -> dict[str, Any]:
+    """One row of the mechanism table from a variant result (or its :meth:`to_dict`)."""
+    d = result.to_dict() if isinstance(result, VariantResult) else dict(result)
+    m = {k: float(v) for k, v in d["metrics"].items()}
+    name = d["stack"]
+    row: dict[str, Any] = {"stack": name,
+                           "meaning": CONTROLS.get(name, ("", None))[0],
+                           "status": str(d["status"])[:120]}
+    for k in MECH_KEYS:
+        row[k] = m.get(k, float("nan"))
+    row["sign_I_uv"] = _sign(row["dI_uv"])
+    row["sign_L_uv"] = _sign(row["dL_uv"])
+    row["I_dark_A_m2"] = m.get("I_dark", float("nan"))
+    row["L_dark_ph_s_m2"] = m.get("L_dark", float("nan"))
+    row["gain_J_train"] = m.get("gain_J", float("nan"))
+    row["wall_s"] = float(d.get("wall_s", float("nan")))
+    return row
+
+
+def mechanism_verdict(rows: list[Mapping[str, Any]]) -> str:
+    """Sentence testing the paper's claim that only the full stack has negative UV
+    photoconductance (dI_uv < 0)."""
+    neg = [r["stack"] for r in rows if np.isfinite(r["dI_uv"]) and r["dI_uv"] < -1e-3]
+    full = any(r["stack"] == "nlem" for r in rows)
+    if not full:
+        return f"full stack not in the table; negative dI under UV: {neg}"
+    holds = neg == ["nlem"]
+    return (f"negative UV photoconductance (dI_uv < 0) in: {neg or 'none'}; the paper's claim "
+            f"(only the full stack) {'holds' if holds else 'does not hold'} in the simulation")
+
+
+# ============================================================================ profiles
+
+def profile_protocol(pulses: int = 50, read_bias: float = 4.0, uv_mw_cm2: float = 70.0,
+                     uv_s: float = 1.0) -> dict[str, Any]:
+    """Protocol data of the profile study (Fig. 3 analogue); each named step ends in a state
+    whose profiles are snapshotted:
+
+    ``pristine`` (1 ms at 0 V), ``pristine_read`` (30 ms at the read bias), ``train``
+    (``pulses`` x 5 V, 30 ms), ``trained_0V`` (0.1 s dark at 0 V), ``trained_read`` (30 ms dark
+    at the read bias), ``uv_read`` (UV for ``uv_s`` at the read bias), ``uv_0V`` (30 ms UV at
+    0 V), ``after_uv_read`` (30 ms dark at the read bias).
+    """
+    if not 1 <= pulses <= 10000:
+        raise ValueError(f"pulses = {pulses}: must be in [1, 10000]")
+    if not 0 <= read_bias <= 20:
+        raise ValueError(f"read_bias = {read_bias} V: must be in [0, 20] V")
+    if not uv_mw_cm2 > 0 or not uv_s > 0:
+        raise ValueError(f"uv_mw_cm2 = {uv_mw_cm2}, uv_s = {uv_s}: must be > 0")
+    vb = f"{read_bias!r} V"
+    uv = f"{uv_mw_cm2!r} mW/cm2"
+    return {"name": "profiles", "description": "profiles in the dark and under UV (Fig. 3)",
+            "wavelength": "365 nm", "steps": [
+                {"kind": "rest", "duration": "1 ms", "name": "pristine"},
+                {"kind": "rest", "duration": "30 ms", "bias": vb, "name": "pristine_read"},
+                {"kind": "rest", "duration": "30 ms", "name": "relax"},
+                {"kind": "pulses", "amplitude": "5 V", "width": "30 ms", "interval": "30 ms",
+                 "count": int(pulses), "name": "train"},
+                {"kind": "rest", "duration": "0.1 s", "name": "trained_0V"},
+                {"kind": "rest", "duration": "30 ms", "bias": vb, "name": "trained_read"},
+                {"kind": "uv", "intensity": uv, "duration": f"{uv_s!r} s", "bias": vb,
+                 "name": "uv_read"},
+                {"kind": "uv", "intensity": uv, "duration": "30 ms", "name": "uv_0V"},
+                {"kind": "rest", "duration": "30 ms", "bias": vb, "name": "after_uv_read"}]}
+
+
+#: States of the profile figure: snapshot label -> legend text.
+PROFILE_STATES = {"pristine": "pristine, 0 V", "trained_0V": "after training, 0 V",
+                  "pristine_read": "pristine, read bias", "trained_read": "trained, read bias",
+                  "uv_read": "trained, read bias, UV", "uv_0V": "UV, 0 V",
+                  "after_uv_read": "after UV, read bias"}
+
+
+def read_profiles(path: str | Path) -> dict[str, Any]:
+    """Profiles of a device HDF5 by snapshot label, with the band edges.
+
+    Returns ``{"x": nodes (m), "cell_layer", "layers": names, "interfaces": (m),
+    "chi", "Eg" (per cell, eV), "states": {label: {t, psi, n, p, nt, pt, E, Ec, Ev}}}``;
+    ``Ec``/``Ev`` (eV, per cell at its two ends, shape (cells, 2)) are electron energies
+    ``-chi - psi`` and ``Ec - Eg`` relative to the cathode's Fermi level (0 V).
+    Labels come from the protocol segment ending at each snapshot's time.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        x = fh["mesh/x"][()]
+        cl = fh["mesh/layer"][()]
+        names = json.loads(fh["mesh"].attrs["layers"])
+        thick = np.asarray(fh["mesh"].attrs["thicknesses"], float)
+        stack = json.loads(fh.attrs["stack"])
+        prot = json.loads(fh.attrs["protocol"])
+        snaps = []
+        for k in sorted(fh["snapshots"], key=int):
+            g = fh["snapshots"][k]
+            snaps.append((float(g.attrs["t"]), {n: g[n][()] for n in g}))
+    chi_l = np.array([float(la["chi"]) for la in stack["layers"]])
+    eg_l = np.array([float(la["Eg"]) for la in stack["layers"]])
+    # the file's cell layers index the stack layers (fv1d and dolfinx writers alike)
+    chi, eg = chi_l[cl], eg_l[cl]
+    ends = {round(float(s["t1"]), 9): str(s["label"]) for s in prot["segments"]}
+    states: dict[str, Any] = {}
+    for t, prof in snaps:
+        lab = ends.get(round(t, 9), f"t={t:g}")
+        psi = np.asarray(prof["psi"], float)
+        pe = np.stack([psi[:-1], psi[1:]], axis=1)
+        ec = -chi[:, None] - pe
+        states[lab] = {"t": t, **prof, "Ec": ec, "Ev": ec - eg[:, None]}
+    return {"x": x, "cell_layer": cl, "layers": names,
+            "materials": [str(la.get("material", "")) for la in stack["layers"]],
+            "interfaces": np.concatenate([[0.0], np.cumsum(thick)]), "chi": chi, "Eg": eg,
+            "states": states}
+
+
+def interface_fields(prof: Mapping[str, Any], state: str) -> dict[str, float]:
+    """Field (V/m, + = anode -> cathode, the direction of the forward applied field) in the
+    PVP cells next to its IDTBT-side (lower) and QD-side (upper) interfaces and its mean over
+    the PVP layer, for snapshot ``state`` (empty without a PVP layer)."""
+    mats = list(prof.get("materials") or [])
+    out: dict[str, float] = {}
+    if "PVP" not in mats:
+        return out
+    ip = mats.index("PVP")
+    E = np.asarray(prof["states"][state]["E"], float)
+    cells = np.flatnonzero(np.asarray(prof["cell_layer"]) == ip)
+    if cells.size:
+        out["E_pvp_lower_V_m"] = float(E[cells[0]])
+        out["E_pvp_upper_V_m"] = float(E[cells[-1]])
+        out["E_pvp_mean_V_m"] = float(np.mean(E[cells]))
+    return out
+
+
+def profile_summary(prof: Mapping[str, Any]) -> dict[str, Any]:
+    """Interface fields per state and the built-in field of the trapped charge.
+
+    ``builtin_*`` = field after training minus pristine at 0 V: a negative value is a
+    built-in field opposite to the forward applied field; ``uv_change_*`` = field under UV
+    minus trained, both at the read bias.
+    """
+    out: dict[str, Any] = {}
+    for s in prof["states"]:
+        for k, v in interface_fields(prof, s).items():
+            out[f"{s}:{k}"] = v
+    for a, b, tag in (("trained_0V", "pristine", "builtin"),
+                      ("uv_read", "trained_read", "uv_change")):
+        if a in prof["states"] and b in prof["states"]:
+            fa, fb = interface_fields(prof, a), interface_fields(prof, b)
+            for k in fa:
+                out[f"{tag}_{k}"] = fa[k] - fb[k]
+    for s, st in prof["states"].items():
+        w = np.gradient(prof["x"])
+        out[f"{s}:trapped_holes_m2"] = float(np.sum(np.asarray(st["pt"]) * w))
+        out[f"{s}:trapped_electrons_m2"] = float(np.sum(np.asarray(st["nt"]) * w))
+    mean_key = "builtin_E_pvp_mean_V_m"
+    if mean_key in out:
+        out["builtin_field_opposes_applied"] = bool(out[mean_key] < 0)
+    return out
+
+
+# ============================================================================ sweeps
+
+def trap_overrides(layer: str, scale: float) -> dict[str, Any]:
+    """Overrides scaling every trap density of ``layer`` by ``scale``."""
+    if not scale >= 0:
+        raise OverrideError(f"trap scale = {scale!r}: must be >= 0")
+    return {f"{layer}.traps.*.density": {"scale": float(scale)}}
+
+
+def sweep_table(results: list[Mapping[str, Any]], param: str,
+                keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows ``{param, status, key...}`` of sweep point results (``VariantResult.to_dict()``
+    plus ``{param: value}``), sorted by the parameter."""
+    rows = []
+    for r in results:
+        m = r["metrics"]
+        row = {param: float(r[param]), "status": str(r["status"])[:120]}
+        for k in keys:
+            row[k] = float(m.get(k, float("nan")))
+        rows.append(row)
+    return sorted(rows, key=lambda z: z[param])
+
+
+# ============================================================================ pipeline entry points
+# (one call per Snakemake script; ``cfg`` is the plain-data ``studies`` config section)
+
+def _run_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {"nodes_per_layer": int(cfg.get("nodes_per_layer", 6)),
+            "rtol": float(cfg.get("rtol", 0.05))}
+
+
+def _write_result(res: VariantResult, path: str | Path, **extra: Any) -> Path:
+    from lemsim.io import write_json
+
+    return write_json(path, {**res.to_dict(), **extra})
+
+
+def run_mechanism_point(base_stack: str | Path, control: str, protocol: str | Path,
+                        out_json: str | Path, out_h5: str | Path,
+                        cfg: Mapping[str, Any]) -> VariantResult:
+    """Run control ``control`` (derived from ``base_stack``) under the mechanism protocol;
+    write its trace (HDF5) and result (JSON)."""
+    data = control_stack_data(base_stack, control)
+    log.info("mechanism: %s (%s) under %s", control, CONTROLS[control][0], protocol)
+    res = run_variant(data, protocol, h5_path=out_h5, config=dict(cfg), **_run_kw(cfg))
+    _write_result(res, out_json, control=control)
+    log.info("mechanism %s: %s, dI_uv %s, dL_uv %s (%.1f s)", control, res.status,
+             res.metrics.get("dI_uv"), res.metrics.get("dL_uv"), res.wall_s)
+    return res
+
+
+def write_mechanism_table(results: list[str | Path], out_csv: str | Path,
+                          out_png: str | Path) -> list[dict[str, Any]]:
+    """Mechanism table (CSV) and its bar figure (Fig. S8 analogue) from point JSONs."""
+    from device_physics import figures
+
+    rows = [mechanism_row(json.loads(Path(p).read_text(encoding="utf-8"))) for p in results]
+    write_rows_csv(rows, out_csv)
+    verdict = mechanism_verdict(rows)
+    log.info("%s", verdict)
+    figures.mechanism_bars(rows, out_png, verdict)
+    return rows
+
+
+def run_profiles(base_stack: str | Path, out_h5: str | Path, out_json: str | Path,
+                 out_png: str | Path, cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Profile study (Fig. 3 analogue): run, write trace + summary JSON + figure."""
+    from device_physics import figures
+    from lemsim.io import write_json
+
+    pr = profile_protocol(int(cfg.get("profile_pulses", 50)),
+                          float(cfg.get("profile_read_bias", 4.0)),
+                          float(cfg.get("uv_intensity", 70.0)),
+                          float(cfg.get("profile_uv_s", 1.0)))
+    res = run_variant(base_stack, pr, h5_path=out_h5, config=dict(cfg), **_run_kw(cfg))
+    prof = read_profiles(out_h5)
+    summ = {"status": res.status, "wall_s": res.wall_s, "metrics": res.to_dict()["metrics"],
+            "states": sorted(prof["states"]), **profile_summary(prof)}
+    write_json(out_json, summ)
+    figures.profiles_figure(prof, out_png, summ)
+    return summ
+
+
+def run_sweep_point(base_stack: str | Path, kind: str, value: float, out_json: str | Path,
+                    cfg: Mapping[str, Any]) -> VariantResult:
+    """One point of a sweep: ``kind`` ``uv_intensity`` (mW/cm^2, the protocol's ``uv`` step)
+    or ``trap_scale`` (factor on every trap density of ``cfg["trap_layer"]``)."""
+    proto_dir = ROOT / "config" / "protocols"
+    if kind == "uv_intensity":
+        if not value > 0:
+            raise OverrideError(f"uv_intensity = {value!r} mW/cm2: must be > 0")
+        protocol = proto_dir / f"{cfg.get('uv_protocol', 'uv_reset')}.yaml"
+        res = run_variant(base_stack, protocol, protocol_overrides={"uv.intensity": float(value)},
+                          config=dict(cfg), **_run_kw(cfg))
+    elif kind == "trap_scale":
+        protocol = proto_dir / f"{cfg.get('trap_protocol', 'pulses_10')}.yaml"
+        res = run_variant(base_stack, protocol,
+                          trap_overrides(str(cfg.get("trap_layer", "pvp")), float(value)),
+                          config=dict(cfg), **_run_kw(cfg))
+    else:
+        raise ValueError(f"sweep kind = {kind!r}: must be 'uv_intensity' or 'trap_scale'")
+    _write_result(res, out_json, **{kind: float(value)})
+    log.info("sweep %s = %g: %s (%.1f s)", kind, value, res.status, res.wall_s)
+    return res
+
+
+#: Metrics tabulated by each sweep.
+SWEEP_KEYS = {"uv_intensity": ("uv_reset_s", "uv_t63_s", "uv_Q_left", "Q_gain", "probe_gain_J"),
+              "trap_scale": ("gain_J", "gain_L", "NL_J", "NL_L", "pearson", "Q_gain", "J1")}
+
+
+def write_sweep(results: list[str | Path], kind: str, out_csv: str | Path,
+                out_png: str | Path) -> list[dict[str, Any]]:
+    """Sweep table (CSV) and plot from the point JSONs of :func:`run_sweep_point`."""
+    from device_physics import figures
+
+    if kind not in SWEEP_KEYS:
+        raise ValueError(f"sweep kind = {kind!r}: must be one of {sorted(SWEEP_KEYS)}")
+    pts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in results]
+    rows = sweep_table(pts, kind, SWEEP_KEYS[kind])
+    write_rows_csv(rows, out_csv)
+    figures.sweep_plot(rows, kind, out_png)
+    return rows
+
+
+def run_trace(base_stack: str | Path, protocol: str | Path, out_h5: str | Path,
+              cfg: Mapping[str, Any]) -> VariantResult:
+    """fv1d trace of ``protocol`` on the configured stack for the physics figures."""
+    res = run_variant(base_stack, protocol, h5_path=out_h5, config=dict(cfg), **_run_kw(cfg))
+    log.info("trace %s: %s (%.1f s), %s", Path(protocol).stem, res.status, res.wall_s,
+             res.stats)
+    return res

@@ -3,7 +3,9 @@ device; issue 4 items 4-6). Light module: no solver import."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lemsim.configtools import param
 
@@ -50,6 +52,36 @@ class StudiesConfig:
     """Layer whose trap densities the trap sweep scales (layer name in the stack)."""
     figure_protocols: list[str] = param(default_factory=lambda: [
         "iv_3scans", "pulses_10", "pulses_50", "ppf_10ms", "ppf_30ms", "ppf_100ms",
-        "ppf_300ms", "ppf_1s", "decay", "uv_reset", "mechanism"])
+        "ppf_300ms", "ppf_1s", "decay", "uv_reset"])
     """Protocols run with fv1d on the configured stack for the physics figures (Fig. 2a, c, d,
-    f, g, h, S15, S16); panels whose protocol is missing are drawn as empty with a note."""
+    f, g, S15, S16; Fig. 2h uses the mechanism run of the full stack); a panel whose protocol
+    is missing is drawn as a placeholder saying so."""
+
+
+#: Smoke-scale values (CI: a few minutes on 2 cores), used by ``workflow/rules/studies.smk``
+#: until the ``studies`` section is registered in :class:`lemsim.config.LemsimConfig` (then
+#: ``config/smoke.yaml`` carries them).
+SMOKE: dict[str, Any] = {
+    "nodes_per_layer": 6,
+    "controls": ["nlem", "pvp_trapfree"],
+    "mechanism_protocol": "mechanism_smoke",
+    "profile_pulses": 3,
+    "profile_uv_s": 0.2,
+    "uv_protocol": "uv_reset_smoke",
+    "uv_intensities": [35.0, 70.0],
+    "trap_protocol": "pulses_5_smoke",
+    "trap_scales": [0.5, 2.0],
+    "figure_protocols": ["iv_3scans_smoke", "pulses_5_smoke", "ppf_30ms", "ppf_300ms",
+                         "ppf_3s", "decay_smoke", "uv_reset_smoke"],
+}
+
+
+def studies_section(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain-data ``studies`` section of a resolved pipeline config: the registered section
+    when present, else the dataclass defaults (with :data:`SMOKE` at smoke scale)."""
+    from lemsim.configtools import from_dict, to_dict
+
+    if "studies" in config:
+        return dict(config["studies"])
+    raw = dict(SMOKE) if config.get("scale") == "smoke" else {}
+    return to_dict(from_dict(StudiesConfig, raw))
