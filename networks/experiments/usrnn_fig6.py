@@ -80,6 +80,7 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
                                           "patch": cfg.patch,
                                           "finetune_patch": cfg.finetune_patch,
                                           "finetune_iterations": cfg.finetune_iterations,
+                                          "patch_min_detail": cfg.patch_min_detail,
                                           "lr": cfg.lr,
                                           # the rate actually used (VDSR/SRResNet scale it)
                                           "lr_used": cfg.lr * getattr(model, "lr_scale", 1.0)},
@@ -90,7 +91,8 @@ def run_method(method: str, cfg: USRNNConfig, out_dir: str | Path, *, seed: int 
         metrics["layers_x2"] = count_layers(model)
     for scale, iters, patch in ((2, cfg.iterations, cfg.patch),
                                 (4, cfg.finetune_iterations, cfg.finetune_patch)):
-        sampler = PatchSampler(train_imgs, scale, patch, cfg.batch, seed=seed + scale)
+        sampler = PatchSampler(train_imgs, scale, patch, cfg.batch, seed=seed + scale,
+                               min_detail=cfg.patch_min_detail)
         params = None
         if scale == 4:
             params = prepare_x4(model)

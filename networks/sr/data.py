@@ -60,6 +60,13 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(1, 2, 0))
 
 
+def detail(patch: np.ndarray) -> float:
+    """Mean absolute difference of horizontal and vertical neighbours of a uint8 RGB patch's
+    grey level, in [0, 1] units (0 for a flat patch)."""
+    g = patch.astype(np.float32).mean(axis=2) / 255.0
+    return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
+
+
 class PatchSampler:
     """Random aligned LR/HR patch batches with flips and 90° rotations.
 
@@ -70,16 +77,26 @@ class PatchSampler:
         batch: Patches per batch.
         seed: Seed of the sampler's generator.
         augment: Random horizontal/vertical flips and transposition (8 dihedral symmetries).
+        min_detail: Flat-patch rejection: an LR patch whose mean absolute neighbour difference
+            (grey, in [0, 1] units) is below this value is redrawn (up to ``MAX_TRIES`` times;
+            the last draw is kept). Flat patches (sky, the dark retina background, the smooth
+            moon) carry no residual over bicubic for the network to learn. 0 = off.
     """
 
+    MAX_TRIES = 8
+    """Draws per patch of the flat-patch rejection."""
+
     def __init__(self, images: list[np.ndarray], scale: int, patch: int, batch: int,
-                 seed: int = 0, augment: bool = True) -> None:
+                 seed: int = 0, augment: bool = True, min_detail: float = 0.0) -> None:
         if scale not in (2, 3, 4):
             raise ValueError(f"scale = {scale}: allowed 2, 3, 4")
         if patch < 4:
             raise ValueError(f"patch = {patch}: must be >= 4")
         if batch < 1:
             raise ValueError(f"batch = {batch}: must be >= 1")
+        if not 0.0 <= min_detail < 1.0:
+            raise ValueError(f"min_detail = {min_detail}: allowed 0 <= min_detail < 1")
+        self.min_detail = float(min_detail)
         self.scale, self.patch, self.batch, self.augment = scale, patch, batch, augment
         self.pairs = []
         for img in images:
@@ -104,10 +121,13 @@ class PatchSampler:
         lrs = np.empty((self.batch, p, p, 3), np.uint8)
         hrs = np.empty((self.batch, p * s, p * s, 3), np.uint8)
         for k in range(self.batch):
-            hr, lr = self.pairs[int(self.rng.integers(len(self.pairs)))]
-            i = int(self.rng.integers(lr.shape[0] - p + 1))
-            j = int(self.rng.integers(lr.shape[1] - p + 1))
-            a = lr[i:i + p, j:j + p]
+            for _ in range(self.MAX_TRIES if self.min_detail > 0 else 1):
+                hr, lr = self.pairs[int(self.rng.integers(len(self.pairs)))]
+                i = int(self.rng.integers(lr.shape[0] - p + 1))
+                j = int(self.rng.integers(lr.shape[1] - p + 1))
+                a = lr[i:i + p, j:j + p]
+                if self.min_detail <= 0 or detail(a) >= self.min_detail:
+                    break
             b = hr[i * s:(i + p) * s, j * s:(j + p) * s]
             if self.augment:
                 if self.rng.random() < 0.5:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from networks.archs import build_model
-from networks.sr.data import PatchSampler
+from networks.sr.data import PatchSampler, detail
 from networks.sr.models import load_model, save_model
 from networks.sr.resize import imresize
 from networks.sr.train import prepare_x4, train_sr
@@ -43,6 +43,24 @@ def test_patch_sampler_rejects_bad_input() -> None:
         PatchSampler(_images(), 2, 64, 2)
     with pytest.raises(ValueError, match="scale = 5"):
         PatchSampler(_images(), 5, 8, 2)
+
+
+def test_flat_patch_rejection_prefers_detailed_patches() -> None:
+    """With ``min_detail`` between the detail of a flat and a noisy image, (nearly) every patch
+    comes from the noisy one; without it about half do."""
+    flat = np.full((40, 44, 3), 120, np.uint8)
+    noisy = np.random.default_rng(4).integers(0, 256, (40, 44, 3)).astype(np.uint8)
+    imgs = [flat, noisy]
+    thr = 0.05  # flat: detail 0; the noisy LR image: about 0.13
+    lr, _ = PatchSampler(imgs, 2, 8, 64, seed=1, min_detail=thr).sample()
+    got = [detail((x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)) for x in lr]
+    # a patch stays flat only if all 8 draws picked the flat image: p = 2^-8 per patch
+    assert sum(g < thr for g in got) <= 2
+    lr0, _ = PatchSampler(imgs, 2, 8, 64, seed=1).sample()
+    flat0 = sum(float(x.std()) < 1e-6 for x in lr0)
+    assert 16 <= flat0 <= 48  # binomial(64, 1/2): far from both ends
+    with pytest.raises(ValueError, match="min_detail = 1.5"):
+        PatchSampler(imgs, 2, 8, 2, min_detail=1.5)
 
 
 def test_x4_finetune_changes_only_upsampler_and_tail() -> None:

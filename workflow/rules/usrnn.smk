@@ -31,6 +31,8 @@ rule usrnn_train:
         checkpoints=f"{USRNN_DIR}/checkpoints/{{method}}",
     log:
         f"{LOGS}/usrnn/train_{{method}}.log",
+    benchmark:
+        f"{LOGS}/usrnn/train_{{method}}.benchmark.tsv"
     threads: 1
     conda:
         ENV
@@ -58,6 +60,8 @@ rule usrnn_report:
         out_dir=lambda wildcards, output: os.path.dirname(output.table),
     log:
         f"{LOGS}/usrnn/report.log",
+    benchmark:
+        f"{LOGS}/usrnn/report.benchmark.tsv"
     threads: 1
     conda:
         ENV
