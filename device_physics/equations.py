@@ -323,12 +323,18 @@ def build_forms(ctx: Any) -> dict[str, Any]:
     jp = -(2 * c["mup"] / h) * ufl.exp(c["thp"] - psim + phpm) * ufl.sinh(dp) / sb
 
     lam2 = ctx.lam2
+    F_flux = (lam2 * c["eps"] * dpsi * v[0].dx(0) * dxm + jn * v[1].dx(0) * dxm
+              - jp * v[2].dx(0) * dxm)
+    # solver hook (2D cross-section): the flux terms of another dimension, same local terms
+    flux_terms = getattr(ctx, "flux_terms", None)
+    if flux_terms is not None:
+        F_flux, jn, jp = flux_terms(ctx, v, dxm)
     # a vanishing regularisation keeps the continuity rows of an absent carrier (density
     # underflowing to 0) non-singular; it changes currents by < 1e-50 J0
     reg = 1e-50
-    F = (lam2 * c["eps"] * dpsi * v[0].dx(0) * dxm - rho * v[0] * dxv
-         + (dndt + rn + reg * (phn - u1[1])) * v[1] * dxv + jn * v[1].dx(0) * dxm
-         + (dpdt + rp + reg * (php - u1[2])) * v[2] * dxv - jp * v[2].dx(0) * dxm)
+    F = (F_flux - rho * v[0] * dxv
+         + (dndt + rn + reg * (phn - u1[1])) * v[1] * dxv
+         + (dpdt + rp + reg * (php - u1[2])) * v[2] * dxv)
     for fe in f_eqs:
         F = F + fe
     del ntr

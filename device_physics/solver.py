@@ -66,7 +66,6 @@ class DDSolver:
                  linear_solver: str = "petsc") -> None:
         import dolfinx.fem as fem
         from mpi4py import MPI  # noqa: F401
-        from petsc4py import PETSc
 
         self.dev = device
         self.sc = scaling or device.default_scaling()
@@ -104,22 +103,9 @@ class DDSolver:
         # cell ordering: cells are left to right (checked in interval_mesh)
         la = layer_arrays(device, sc)
         self.la = la
-        cols: dict[str, np.ndarray] = {}
-        for key in ("eps", "thn", "thp", "mun", "mup", "C", "ksrh", "taun", "taup", "gam",
-                    "brad"):
-            cols[key] = np.asarray(la[key], dtype=float)
-        cols["g_uv"] = la["alpha"] * sc.t0 / sc.N0
-        cols["eta_brad"] = la["eta"] * la["brad"]
-        for k, tr in enumerate(self.traps):
-            for key in ("Nt", "cn", "cp", "n1", "p1"):
-                cols[f"{key}{k}"] = np.asarray(tr[key], dtype=float)
-            # keeps the occupancy row regular where the trap is absent (f stays 0 there)
-            cols[f"treg{k}"] = np.where(tr["Nt"] > 0, 0.0, 1e-20)
-        # all per-layer parameters in one vector-valued DG0 function (one packed coefficient)
-        names = list(cols)
+        names, table = param_table(la, self.traps, sc)
         self.Pspace = fem.functionspace(self.mesh, ("DG", 0, (len(names),)))
         self.params = fem.Function(self.Pspace, name="params")
-        table = np.stack([cols[nm] for nm in names], axis=1)  # (layers, m)
         cell_dofs = self.Pspace.dofmap.list[:, 0]
         pa = self.params.x.array.reshape(-1, len(names))
         pa[cell_dofs] = table[self.layer[np.arange(len(self.layer))]]
@@ -127,13 +113,10 @@ class DDSolver:
         coef: dict[str, Any] = {nm: self.params[i] for i, nm in enumerate(names)}
         self.coef = coef
         # Beer-Lambert attenuation exp(-int alpha dx) at the nodes (P1)
-        alpha_cell = la["alpha"][self.layer]
-        od = np.concatenate([[0.0], np.cumsum(alpha_cell * np.diff(x))])
-        if device.uv_from == "right":
-            od = od[-1] - od
         self.atten = fem.Function(fem.functionspace(self.mesh, ("Lagrange", 1)), name="atten")
         vx1 = self.atten.function_space.tabulate_dof_coordinates()[:, 0]
-        self.atten.x.array[:] = np.interp(vx1, self.xs, np.exp(-od))
+        self.atten.x.array[:] = np.interp(vx1, self.xs, attenuation(x, self.layer, la,
+                                                                    device.uv_from))
         self.uv_photon_energy = H_PLANCK * C_LIGHT / (device.uv_wavelength_nm * 1e-9)
 
         self.a0 = fem.Constant(self.mesh, 0.0)
@@ -169,6 +152,16 @@ class DDSolver:
         self.V_applied = 0.0
         self._set_bias(0.0)
 
+        self._setup_newton(max_it, linear_solver, dx_tol)
+
+    # ------------------------------------------------------------------ SNES
+    def _setup_newton(self, max_it: int, linear_solver: str, dx_tol: float) -> None:
+        """SNES Newton (see :meth:`_setup_snes`) with the log-damped update pre-check and the
+        convergence test on the scaled update (plus the rounding-floor test). Needs ``u``,
+        ``F``, ``bcs``, ``bc_vals``, ``ncomp``, ``sc`` and ``_dof_thn``/``_dof_thp``."""
+        from petsc4py import PETSc
+
+        ordering = getattr(self, "lu_ordering", "natural")
         opts = {
             "snes_type": "newtonls",
             "snes_linesearch_type": "basic",
@@ -183,7 +176,7 @@ class DDSolver:
         }
         if linear_solver == "petsc":
             opts["pc_factor_zeropivot"] = 1e-300
-            opts["pc_factor_mat_ordering_type"] = "natural"
+            opts["pc_factor_mat_ordering_type"] = ordering
         self._prefix = f"dd{id(self)}_"
         self._mat_kind = "baij" if linear_solver == "petsc" else None
         self._setup_snes(opts)
@@ -204,7 +197,8 @@ class DDSolver:
         self.stats = NewtonStats()
         self._last_dx = np.inf
         self._nan = False
-        pot_mask = np.zeros(self.V.dofmap.index_map.size_local * ncomp, dtype=bool)
+        ncomp = self.ncomp
+        pot_mask = np.zeros(self.u.x.array.size, dtype=bool)
         pot_mask.reshape(-1, ncomp)[:, :3] = True
         self._pot_mask = pot_mask
 
@@ -287,7 +281,6 @@ class DDSolver:
 
         self.snes.setConvergenceTest(converged)
 
-    # ------------------------------------------------------------------ SNES
     def _setup_snes(self, opts: dict[str, Any]) -> None:
         """Compiled residual/Jacobian forms, one PETSc matrix, two vectors and one SNES (with
         its KSP/LU), made once and reused by every solve. The callbacks assemble with the
@@ -697,6 +690,33 @@ class DDSolver:
                 nt += np.where(inl, Nt * arr[:, 3 + k], 0.0)
         return {"psi": psi, "n": n * self.sc.N0, "p": p * self.sc.N0, "nt": nt, "pt": pt,
                 "E": E, "phin": arr[:, 1] * vt, "phip": arr[:, 2] * vt}
+
+
+def param_table(la: dict[str, np.ndarray], traps: list[dict[str, Any]],
+                sc: Scaling) -> tuple[list[str], np.ndarray]:
+    """Names and per-layer table (layers, m) of the packed DG0 parameter coefficient."""
+    cols: dict[str, np.ndarray] = {}
+    for key in ("eps", "thn", "thp", "mun", "mup", "C", "ksrh", "taun", "taup", "gam", "brad"):
+        cols[key] = np.asarray(la[key], dtype=float)
+    cols["g_uv"] = la["alpha"] * sc.t0 / sc.N0
+    cols["eta_brad"] = la["eta"] * la["brad"]
+    for k, tr in enumerate(traps):
+        for key in ("Nt", "cn", "cp", "n1", "p1"):
+            cols[f"{key}{k}"] = np.asarray(tr[key], dtype=float)
+        # keeps the occupancy row regular where the trap is absent (f stays 0 there)
+        cols[f"treg{k}"] = np.where(tr["Nt"] > 0, 0.0, 1e-20)
+    names = list(cols)
+    return names, np.stack([cols[nm] for nm in names], axis=1)
+
+
+def attenuation(x: np.ndarray, layer: np.ndarray, la: dict[str, np.ndarray],
+                uv_from: str) -> np.ndarray:
+    """Beer-Lambert attenuation exp(-int alpha dx) at the nodes ``x`` (m) of a 1D stack whose
+    cells lie in layers ``layer``."""
+    od = np.concatenate([[0.0], np.cumsum(la["alpha"][layer] * np.diff(x))])
+    if uv_from == "right":
+        od = od[-1] - od
+    return np.exp(-od)
 
 
 def _damp(y: np.ndarray) -> np.ndarray:

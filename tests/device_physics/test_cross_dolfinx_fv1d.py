@@ -14,6 +14,7 @@ from device_physics.stack import load_stack
 from device_physics.timestepping import StepOptions, run_protocol
 
 STACK = "config/stacks/nlem.yaml"
+RTOL = 1e-3
 
 
 def _same_mesh(cells: int):
@@ -37,17 +38,20 @@ def test_steady_state_agrees_on_full_stack():
         assert abs(jd / jf - 1) < 1e-4, (v, jd, jf)
 
 
-def test_pulse_traces_agree_within_one_percent():
-    # two pulses of the paper train (5 V, 30 ms, 30 ms off) instead of ten: the same edges
-    # and trap filling, inside the CI time budget. Compared 1 ms .. end of each pulse, where
-    # J and L are on the scale of the signal (in the first microseconds L is 1e-8 of its
-    # plateau and the interpolation between different time grids dominates)
-    st, s, parent = _same_mesh(10)
-    proto = protocol_from_dict({"name": "p2", "steps": [pulse_train(2)]})
-    tr_d = run_protocol(s, proto, StepOptions(rtol=1e-3)).arrays()
-    fv = FV1D(st, x=s.x, layer=parent, rtol=1e-3, wavelength=proto.wavelength)
+def test_ten_pulse_traces_agree_within_one_percent():
+    # the check: ten pulses of the paper train (5 V, 30 ms on, 30 ms off), current and
+    # light traces of the two solvers on the same coarse mesh (8 cells per layer: a comparison
+    # of solvers, not of mesh convergence; fv1d's Newton fails at 6). Compared 1 ms, 10 ms and
+    # 29.7 ms into every pulse, where J and L are on the scale of the signal (in the first
+    # microseconds L is 1e-8 of its plateau and the interpolation between the two time grids
+    # dominates). Measured: J 1.1e-4, L 2.0e-3 (rtol 1e-3).
+    st, s, parent = _same_mesh(8)
+    proto = protocol_from_dict({"name": "p10", "steps": [pulse_train(10)]})
+    tr_d = run_protocol(s, proto, StepOptions(rtol=RTOL)).arrays()
+    fv = FV1D(st, x=s.x, layer=parent, rtol=RTOL, wavelength=proto.wavelength)
     tr_f = fv.run(proto).arrays()
     windows = proto.pulse_windows()
+    assert len(windows) == 10
     times = np.concatenate([w[0] + np.array([1e-3, 1e-2, 0.99 * (w[1] - w[0])])
                             for w in windows])
     for key in ("J", "L"):
