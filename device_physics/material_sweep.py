@@ -515,14 +515,15 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
             if r is not None:
                 acc[i, k] = r["fcn2_accuracy"]
                 rst[i, k] = r["reset_time_s"]
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
-    panels = ((axes[0], acc, "viridis", "FCN-2 test accuracy (%)", "a  FCN-2 accuracy"),
+    fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.6))
+    panels = ((axes[0], acc, "viridis", "FCN-2 test accuracy (%)", "a  FCN-2 accuracy",
+               (0.0, 100.0)),
               (axes[1], np.log10(np.where(np.isfinite(rst) & (rst > 0), rst, np.nan)),
                "magma", "log10 UV reset time (s)",
-               "b  UV reset time of the trapped charge (physics)"))
-    for ax, data, cmap, label, title in panels:
+               "b  UV reset time of the trapped charge (physics)", (None, None)))
+    for ax, data, cmap, label, title, (vmin, vmax) in panels:
         masked = np.ma.masked_invalid(data)
-        im = ax.imshow(masked, cmap=cmap, origin="lower", aspect="auto")
+        im = ax.imshow(masked, cmap=cmap, origin="lower", aspect="auto", vmin=vmin, vmax=vmax)
         ax.set_facecolor("0.85")
         fig.colorbar(im, ax=ax, label=label)
         ax.set_xticks(range(len(uvs)), [f"{u:g}" for u in uvs])
@@ -537,12 +538,15 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
                     text = "missing"
                 elif ax is axes[0]:
                     text = (f"{r['fcn2_accuracy']:.1f} %" if r["status"] == "complete"
-                            else "\n".join(_wrap(r["reason"], 22, 4)))
-                else:
+                            else "\n".join(_wrap(r["reason"], 26, 5)))
+                elif math.isfinite(float(r["reset_time_s"])):
                     text = (f"{_fmt_time(float(r['reset_time_s']))}\n"
                             f"{100 * float(r['erased_fraction']):.0f} % erased")
-                ax.text(k, i, text, ha="center", va="center", fontsize=6.5 if "\n" in text
-                        else 8, color="k", bbox={"fc": "w", "alpha": 0.6, "lw": 0, "pad": 1})
+                else:
+                    text = ("physics failed" if "physics (" in r["reason"] else "n/a")
+                small = ax is axes[0] and "\n" in text
+                ax.text(k, i, text, ha="center", va="center", fontsize=5.5 if small else 7.5,
+                        color="k", bbox={"fc": "w", "alpha": 0.6, "lw": 0, "pad": 1})
     fig.suptitle("Material-to-accuracy sweep: PVP trap density x UV intensity")
     fig.tight_layout()
     with atomic_path(out_png) as tmp:
