@@ -58,6 +58,11 @@ class DDSolver:
         max_it: Maximum Newton iterations per solve.
         linear_solver: ``mumps`` (LU with pivoting; robust on badly scaled rows) or
             ``petsc`` (PETSc's LU without pivoting; faster on small well-scaled problems).
+
+    Attributes:
+        jacobian_reuse_dx: Within one Newton solve, once the scaled update is below this, the
+            factorised Jacobian is kept (chord steps: no assembly, no factorisation). 0 (the
+            default) assembles at every iteration.
     """
 
     def __init__(self, device: DDDevice, x: np.ndarray | None = None,
@@ -194,6 +199,7 @@ class DDSolver:
         self._fstart = self._f0 = 0.0
         self.predictor = False
         self.max_it = max_it
+        self.jacobian_reuse_dx = 0.0
         self.stats = NewtonStats()
         self._last_dx = np.inf
         self._nan = False
@@ -328,6 +334,9 @@ class DDSolver:
                 ba[bc_rows] = xa[bc_rows] - self._g_bc
 
         def jacobian(snes, x, J, P):  # noqa: ARG001
+            # chord step: keep the factorised Jacobian of this solve once the updates are small
+            if snes.getIterationNumber() > 0 and self._last_dx < self.jacobian_reuse_dx:
+                return
             uarr[:] = x.getArray(readonly=True)
             J.zeroEntries()
             assemble_mat(J, Jcpp, pack_constants(Jc), pack_coefficients(Jc), [])
@@ -762,7 +771,7 @@ def _transient_step(self: DDSolver, dt: float, V: float, uv: float, order: int,
     self.a0.value, self.a1.value, self.a2.value = a
     self.set_uv(uv)
     V_old = self.V_applied
-    if order == 2 and dt_prev is not None and self.predictor:
+    if dt_prev is not None and self.predictor:
         # linear predictor (history of the same smooth stretch)
         self.u.x.array[:] = self.u1.x.array + (self.u1.x.array - self.u2.x.array) * (dt / dt_prev)
     else:
