@@ -2,13 +2,14 @@
 
 Each grid point goes material -> physics -> compact model -> network:
 
-1. :func:`run_train` (once per trap density): the stack with its PVP trap densities set
-   (:func:`sweep_stack`) runs the pulse train with fv1d from equilibrium; the trace and the
-   final solver state are kept, so the train is not repeated for every UV intensity.
+1. :func:`run_train` (once per trap density): the stack with its PVP trap densities scaled
+   by the point's factor (:func:`sweep_stack`) runs the pulse train with fv1d from
+   equilibrium; the trace and the final solver state are kept, so the train is not repeated
+   for every UV intensity.
 2. :func:`run_point`: from the train's final state, UV at the point's intensity (0 V) and one
    probe pulse; the joined trace is written in the device data contract (``/trace/...``),
    with its status (``complete`` or ``failed: ...``) and the physics summary (current gain of
-   the train, UV reset time of the trapped charge).
+   the train, UV reset time of the charge in the densest PVP trap species).
 3. :func:`fit_point`: the compact model fitted to that trace (:func:`compact_model.fit.build_nlem`),
    or ``{"status": "failed", "reason": ...}`` when the physics failed, does not potentiate
    (config ``require_potentiation``) or the fit raised.
@@ -45,8 +46,8 @@ log = logging.getLogger(__name__)
 UV_WAVELENGTH_NM = 365.0
 #: The paper's programming pulse: amplitude (V), width and interval (s).
 PULSE = {"amplitude": 5.0, "width": 0.03, "interval": 0.03}
-#: Trap species of the PVP layer whose density is the swept one.
-SWEPT_TRAP = "pvp_hole_traps_idtbt_side"
+#: Name of the stack layer whose traps are swept.
+SWEPT_LAYER = "pvp"
 
 
 def _check_positive(name: str, value: float) -> float:
@@ -93,32 +94,41 @@ def full_protocol_dict(pulses: int, uv_mw_cm2: float, duration_s: float) -> dict
 
 
 # ----------------------------------------------------------------------------- stack
-def sweep_stack(stack_path: str | Path, trap_cm2: float) -> Any:
-    """The stack of ``stack_path`` with the PVP hole-trap density set to ``trap_cm2`` (cm^-2)
-    and every other PVP trap species scaled by the same factor.
+def _pvp_traps(data: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
+    layers = [la for la in data.get("layers", []) if la.get("name") == SWEPT_LAYER]
+    traps = layers[0].get("traps", []) if layers else []
+    if not traps:
+        raise ValueError(f"stack = {where}: no layer {SWEPT_LAYER!r} with traps; the sweep "
+                         "scales that layer's trap densities")
+    return traps
+
+
+def swept_species(stack_path: str | Path) -> dict[str, Any]:
+    """The densest PVP trap species of the stack: ``name``, ``carrier`` and nominal
+    ``density_cm2`` (the density the table and heat map report, times the factor)."""
+    with open(stack_path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    traps = _pvp_traps(raw, str(stack_path))
+    top = max(traps, key=lambda t: float(t["density"]["value"]))
+    return {"name": str(top["name"]), "carrier": str(top["carrier"]),
+            "density_cm2": float(top["density"]["value"])}
+
+
+def sweep_stack(stack_path: str | Path, factor: float) -> Any:
+    """The stack of ``stack_path`` with every PVP trap density multiplied by ``factor``.
 
     Raises:
-        ValueError: ``trap_cm2`` not positive, or the stack has no PVP layer with the swept
-            trap species :data:`SWEPT_TRAP`.
+        ValueError: ``factor`` not positive, or the stack has no PVP layer with traps.
     """
     from device_physics.stack import stack_from_dict
 
-    trap_cm2 = _check_positive("trap_density_cm2", trap_cm2)
+    factor = _check_positive("trap_density_factor", factor)
     with open(stack_path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    data = copy.deepcopy(raw)
-    pvp = [la for la in data.get("layers", []) if la.get("name") == "pvp"]
-    traps = pvp[0].get("traps", []) if pvp else []
-    swept = [t for t in traps if t.get("name") == SWEPT_TRAP]
-    if not swept:
-        raise ValueError(f"stack = {stack_path}: no layer 'pvp' with trap {SWEPT_TRAP!r}; the "
-                         "sweep sets that trap's density")
-    nominal = float(swept[0]["density"]["value"])
-    factor = trap_cm2 / nominal
-    for trap in traps:
+        data = copy.deepcopy(yaml.safe_load(fh))
+    for trap in _pvp_traps(data, str(stack_path)):
         trap["density"] = dict(trap["density"], value=float(trap["density"]["value"]) * factor,
                                source=f"material sweep: x{factor:.4g} of the stack value")
-    data["name"] = f"{data.get('name', 'stack')}_trap{trap_cm2:.3g}"
+    data["name"] = f"{data.get('name', 'stack')}_pvp_traps_x{factor:.4g}"
     return stack_from_dict(data, f"{stack_path} (PVP traps x{factor:.4g})")
 
 
@@ -154,13 +164,13 @@ def _solver(stack: Any, cfg: Mapping[str, Any]) -> Any:
                 wavelength=UV_WAVELENGTH_NM * 1e-9, dt_edge=1e-6)
 
 
-def run_train(stack_path: str | Path, trap_cm2: float, cfg: Mapping[str, Any],
+def run_train(stack_path: str | Path, factor: float, cfg: Mapping[str, Any],
               out_npz: str | Path, config: Any = None) -> str:
     """Run the programming train on the swept stack; write its trace and final state.
 
     Args:
         stack_path: Stack YAML.
-        trap_cm2: PVP hole-trap density [cm^-2].
+        factor: Factor on the PVP trap densities (dimensionless).
         cfg: ``sweep`` config section (``train_pulses``, ``nodes_per_layer``, ``rtol``).
         out_npz: Output ``.npz`` (trace arrays, ``z`` final state, ``status``).
         config: Provenance record.
@@ -172,7 +182,7 @@ def run_train(stack_path: str | Path, trap_cm2: float, cfg: Mapping[str, Any],
     from device_physics.protocols import protocol_from_dict
     from lemsim.io import save_npz
 
-    stack = sweep_stack(stack_path, trap_cm2)
+    stack = sweep_stack(stack_path, factor)
     proto = protocol_from_dict(train_protocol_dict(int(cfg["train_pulses"])), "sweep train")
     sol = _solver(stack, cfg)
     status, z = "complete", np.zeros(0)
@@ -184,7 +194,7 @@ def run_train(stack_path: str | Path, trap_cm2: float, cfg: Mapping[str, Any],
     except (SolverError, PhysicsTimeout) as err:
         tr = getattr(err, "trace", None)
         status = f"failed: physics (train): {err}"
-        log.error("trap %.3g cm^-2: %s", trap_cm2, status)
+        log.error("PVP traps x%g: %s", factor, status)
     arrays = tr.arrays() if tr is not None else {}
     save_npz(out_npz, config, z=z, status=np.array(status), duration=np.array(proto.duration),
              **{f"trace_{k}": v for k, v in arrays.items()})
@@ -203,7 +213,7 @@ class _JoinedTrace:
         return self._arrays
 
 
-def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
+def run_point(stack_path: str | Path, factor: float, uv_mw_cm2: float,
               train_npz: str | Path, cfg: Mapping[str, Any], out_h5: str | Path,
               config: Any = None) -> dict[str, Any]:
     """UV reset and probe of one point from the train's final state; writes the joined trace.
@@ -223,7 +233,8 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
         "sweep point")
     reset = protocol_from_dict(reset_protocol_dict(uv_mw_cm2, float(cfg["uv_duration_s"])),
                                "sweep reset")
-    stack = sweep_stack(stack_path, trap_cm2)
+    stack = sweep_stack(stack_path, factor)
+    species = swept_species(stack_path)
     with np.load(train_npz) as npz:
         status = str(npz["status"])
         z0 = npz["z"]
@@ -243,11 +254,11 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
                       for k in train}
         except PhysicsTimeout as err:
             status = f"failed: physics (UV reset): {err}"
-            log.error("trap %.3g, UV %g: %s", trap_cm2, uv_mw_cm2, status)
+            log.error("PVP traps x%g, UV %g: %s", factor, uv_mw_cm2, status)
         except SolverError as err:
             # The restart from the saved state failed: the whole protocol from equilibrium.
-            log.warning("trap %.3g, UV %g: restart from the train failed (%s); running the "
-                        "whole protocol", trap_cm2, uv_mw_cm2, err)
+            log.warning("PVP traps x%g, UV %g: restart from the train failed (%s); running the "
+                        "whole protocol", factor, uv_mw_cm2, err)
             stats["restart_failed"] = str(err)
             sol = _solver(stack, cfg)
             try:
@@ -259,10 +270,13 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
                 if tr2 is not None and len(tr2.t) > len(arrays.get("t", [])):
                     arrays = tr2.arrays()
                 status = f"failed: physics (UV reset): {err2}"
-                log.error("trap %.3g, UV %g: %s", trap_cm2, uv_mw_cm2, status)
+                log.error("PVP traps x%g, UV %g: %s", factor, uv_mw_cm2, status)
         stats.update(sol.stats)
-    summary = physics_summary(arrays, full, t_train, float(cfg["reset_erased"]), status)
-    summary.update(trap_density_cm2=float(trap_cm2), uv_intensity_mw_cm2=float(uv_mw_cm2))
+    summary = physics_summary(arrays, full, t_train, float(cfg["reset_erased"]), status,
+                              carrier=species["carrier"])
+    summary.update(trap_factor=float(factor), trap_species=species["name"],
+                   trap_density_cm2=species["density_cm2"] * float(factor),
+                   uv_intensity_mw_cm2=float(uv_mw_cm2))
     d = sol.dev
     write_device_h5(out_h5, x=d.x, cell_layer=d.layer,
                     layer_names=[la.name for la in stack.layers],
@@ -278,14 +292,15 @@ def run_point(stack_path: str | Path, trap_cm2: float, uv_mw_cm2: float,
 
 
 def physics_summary(arrays: Mapping[str, np.ndarray], protocol: Any, t_train: float,
-                    erased: float, status: str) -> dict[str, Any]:
+                    erased: float, status: str, carrier: str = "hole") -> dict[str, Any]:
     """Train gain and UV reset time of a point's trace.
 
     * ``gain_current`` = J at the end of the last train pulse / J at the end of the first;
-    * ``trapped_charge_c_m2``: trapped hole charge above equilibrium (first sample) at the end
-      of the train;
+    * ``trapped_charge_c_m2``: charge trapped above equilibrium (first sample) at the end of
+      the train, in the traps of ``carrier`` (``Qt_p`` for holes, ``Qt_n`` for electrons;
+      as a magnitude);
     * ``erased_fraction``: fraction of that charge the UV step removed by its end;
-    * ``reset_time_s``: time under UV for the trapped hole charge to come within
+    * ``reset_time_s``: time under UV for that trapped charge to come within
       ``1 - erased`` of its end-of-UV value (the UV erasure's own settling time; NaN when the
       UV removed no charge).
     """
@@ -306,12 +321,16 @@ def physics_summary(arrays: Mapping[str, np.ndarray], protocol: Any, t_train: fl
     j = np.asarray(arrays["J"])
     if len(train_ends) >= 2 and j[train_ends[0]] != 0:
         out["gain_current"] = float(j[train_ends[-1]] / j[train_ends[0]])
-    q = np.asarray(arrays["Qt_p"])
+    if carrier not in ("hole", "electron"):
+        raise ValueError(f"carrier = {carrier!r}: must be 'hole' or 'electron'")
+    q = np.asarray(arrays["Qt_p" if carrier == "hole" else "Qt_n"], dtype=float)
     uv = np.asarray(arrays["uv"])
     on = np.flatnonzero((uv > 0) & (t > t_train - 1e-12))
     if on.size >= 2:
         first = max(int(on[0]) - 1, 0)  # the last sample before the UV (end of the train)
         idx = np.r_[first, on]
+        if q[first] < q[0]:  # a negative charge density: work with its magnitude
+            q = -q
         trapped = float(q[first] - q[0])
         out["trapped_charge_c_m2"] = trapped
         out["erased_fraction"] = (float((q[first] - q[on[-1]]) / trapped) if trapped > 0
@@ -451,7 +470,8 @@ def fcn2_point(nlem_json: str | Path, out_json: str | Path, uv_mw_cm2: float,
 
 # ----------------------------------------------------------------------------- summary
 #: Columns of the sweep table.
-COLUMNS = ("trap_density_cm2", "uv_intensity_mw_cm2", "status", "reason", "gain_current",
+COLUMNS = ("trap_factor", "trap_species", "trap_density_cm2", "uv_intensity_mw_cm2", "status",
+           "reason", "gain_current",
            "trapped_charge_c_m2", "erased_fraction", "reset_time_s", "reset_time_compact_s",
            "fcn2_accuracy", "fcn1_accuracy", "ideal_accuracy")
 
@@ -467,8 +487,9 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
               config: Any = None) -> list[dict[str, Any]]:
     """Table of all points and the two-panel heat map (FCN-2 accuracy, UV reset time).
 
-    ``point_jsons`` are the :func:`fcn2_point` outputs, one per (trap, uv) in any order; the
-    grid is ``traps`` (rows, y axis) x ``uvs`` (columns, x axis).
+    ``point_jsons`` are the :func:`fcn2_point` outputs, one per (trap factor, uv) in any order;
+    the grid is ``traps`` (trap-density factors: rows, y axis, labelled with the densest
+    species' density) x ``uvs`` (UV intensities in mW/cm^2: columns, x axis).
     """
     import matplotlib
 
@@ -482,6 +503,8 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         phys = doc.get("physics", {})
         rows.append({
+            "trap_factor": float(phys.get("trap_factor", float("nan"))),
+            "trap_species": phys.get("trap_species", ""),
             "trap_density_cm2": float(phys.get("trap_density_cm2", float("nan"))),
             "uv_intensity_mw_cm2": float(doc["uv_intensity_mw_cm2"]),
             "status": doc["status"], "reason": doc.get("reason", ""),
@@ -494,7 +517,7 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
             "fcn1_accuracy": doc.get("fcn1_accuracy", float("nan")),
             "ideal_accuracy": doc.get("ideal_accuracy", float("nan")),
         })
-    rows.sort(key=lambda r: (r["trap_density_cm2"], r["uv_intensity_mw_cm2"]))
+    rows.sort(key=lambda r: (r["trap_factor"], r["uv_intensity_mw_cm2"]))
     with atomic_path(out_csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(COLUMNS))
         wr.writeheader()
@@ -502,7 +525,7 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
 
     def cell(tr: float, uv: float) -> dict[str, Any] | None:
         for r in rows:
-            if math.isclose(r["trap_density_cm2"], tr, rel_tol=1e-6) and math.isclose(
+            if math.isclose(r["trap_factor"], tr, rel_tol=1e-6) and math.isclose(
                     r["uv_intensity_mw_cm2"], uv, rel_tol=1e-6):
                 return r
         return None
@@ -515,6 +538,13 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
             if r is not None:
                 acc[i, k] = r["fcn2_accuracy"]
                 rst[i, k] = r["reset_time_s"]
+    ytick = []
+    for tr in traps:
+        dens = [r["trap_density_cm2"] for r in rows if math.isclose(r["trap_factor"], tr)
+                and math.isfinite(r["trap_density_cm2"])]
+        ytick.append(f"{dens[0]:.2g}" if dens else f"x{tr:g}")
+    names = sorted({r["trap_species"] for r in rows if r["trap_species"]})
+    species = f"\n{', '.join(names)}" if names else ""
     fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.6))
     panels = ((axes[0], acc, "viridis", "FCN-2 test accuracy (%)", "a  FCN-2 accuracy",
                (0.0, 100.0)),
@@ -527,9 +557,9 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
         ax.set_facecolor("0.85")
         fig.colorbar(im, ax=ax, label=label)
         ax.set_xticks(range(len(uvs)), [f"{u:g}" for u in uvs])
-        ax.set_yticks(range(len(traps)), [f"{t:.2g}" for t in traps])
+        ax.set_yticks(range(len(traps)), ytick)
         ax.set_xlabel("UV intensity at 365 nm (mW/cm²)")
-        ax.set_ylabel("PVP hole-trap density (cm⁻²)")
+        ax.set_ylabel(f"PVP trap density (cm⁻²){species}")
         ax.set_title(title)
         for i, tr in enumerate(traps):
             for k, uv in enumerate(uvs):

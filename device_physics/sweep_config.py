@@ -20,10 +20,11 @@ class SweepConfig:
     """Run the sweep (its per-point rules, summary table and heat map)."""
     stack: str = "config/stacks/nlem.yaml"
     """Stack file (YAML) whose PVP trap densities are swept, relative to the repository root."""
-    trap_densities_cm2: list[float] = param(
-        default_factory=lambda: [1.0e11, 5.0e11, 2.5e12], lo=1.0e8, hi=1.0e14)
-    """Areal density of the PVP hole traps on the IDTBT side, in cm^-2 (the stack's value is
-    5e11); the PVP electron traps are scaled by the same factor. At least 3 values."""
+    trap_density_factors: list[float] = param(
+        default_factory=lambda: [0.3, 1.0, 3.0], lo=1.0e-3, hi=1.0e3, lo_open=False)
+    """Factors (dimensionless) on the areal densities of every PVP trap species of the stack;
+    the table and heat map give the resulting density of the densest species in cm^-2. At
+    least 3 values."""
     uv_intensities_mw_cm2: list[float] = param(
         default_factory=lambda: [20.0, 70.0, 200.0], lo=0.0, hi=1.0e4, lo_open=True)
     """UV (365 nm) irradiance of the reset step, in mW/cm^2 (paper: 70). At least 3 values."""

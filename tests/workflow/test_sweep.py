@@ -24,21 +24,22 @@ ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "config" / "stacks" / "nlem.yaml"
 
 
-def test_sweep_stack_sets_the_pvp_trap_densities() -> None:
-    st = ms.sweep_stack(STACK, 2.5e12)
-    pvp = st.layers[st.layer_index("pvp")]
-    dens = {t.name: t for t in pvp.traps}
-    base = ms.sweep_stack(STACK, 5e11).layers[st.layer_index("pvp")].traps
-    ratio = [t.density / b.density for t, b in zip(pvp.traps, base,
-                                                                      strict=True)]
-    assert ms.SWEPT_TRAP in dens
-    # every PVP trap species scales with the swept one (x5 here), to rounding
-    assert ratio == pytest.approx([5.0] * len(ratio), rel=1e-12)
+def test_sweep_stack_scales_every_pvp_trap_density() -> None:
+    base = ms.sweep_stack(STACK, 1.0)
+    k = base.layer_index("pvp")
+    st = ms.sweep_stack(STACK, 5.0)
+    ratio = [t.density / b.density for t, b in zip(st.layers[k].traps, base.layers[k].traps,
+                                                   strict=True)]
+    assert ratio and ratio == pytest.approx([5.0] * len(ratio), rel=1e-12)  # to rounding
+    sp = ms.swept_species(STACK)
+    assert sp["carrier"] in ("hole", "electron") and sp["density_cm2"] > 0
+    # the reported species is the densest PVP trap species
+    assert sp["density_cm2"] * 1e4 == pytest.approx(max(t.density for t in base.layers[k].traps))
 
 
-@pytest.mark.parametrize("value", [0.0, -1e11, float("nan")])
-def test_bad_trap_density_is_rejected_by_name(value: float) -> None:
-    with pytest.raises(ValueError, match="trap_density_cm2"):
+@pytest.mark.parametrize("value", [0.0, -2.0, float("nan")])
+def test_bad_trap_factor_is_rejected_by_name(value: float) -> None:
+    with pytest.raises(ValueError, match="trap_density_factor"):
         ms.sweep_stack(STACK, value)
 
 
@@ -73,12 +74,17 @@ def test_physics_summary_gain_and_reset_time() -> None:
     assert s["gain_current"] == pytest.approx(1.2)
     assert s["erased_fraction"] == pytest.approx(0.8, abs=1e-6)
     assert s["reset_time_s"] == pytest.approx(0.1 * math.log(100), rel=2e-3)  # 0.5 ms grid
+    # electron traps: Q_t,n is a negative charge density; the same numbers from its magnitude
+    e = ms.physics_summary({"t": t, "J": j, "Qt_n": -q, "uv": uv}, pr, t_train, 0.99,
+                           "complete", carrier="electron")
+    assert e["erased_fraction"] == pytest.approx(s["erased_fraction"], rel=1e-12)
+    assert e["reset_time_s"] == pytest.approx(s["reset_time_s"], rel=1e-12)
 
 
 def _fake_point(path: Path, status: str, gain: float) -> Path:
     with h5py.File(path, "w") as fh:
         fh.attrs["status"] = status
-        fh.attrs["summary"] = json.dumps({"gain_current": gain, "trap_density_cm2": 5e11,
+        fh.attrs["summary"] = json.dumps({"gain_current": gain, "trap_factor": 1.0,
                                           "uv_intensity_mw_cm2": 70.0, "reset_time_s": 0.01,
                                           "erased_fraction": 0.9})
     return path
@@ -102,10 +108,12 @@ def test_failures_are_recorded_per_point(tmp_path: Path) -> None:
 
 def test_summary_table_and_heatmap_show_numbers_or_reasons(tmp_path: Path) -> None:
     docs = []
-    for i, (tr, uv) in enumerate([(1e11, 20.0), (1e11, 70.0), (5e11, 20.0)]):
+    for i, (tr, uv) in enumerate([(0.3, 20.0), (0.3, 70.0), (1.0, 20.0)]):
         doc = {"uv_intensity_mw_cm2": uv, "status": "complete" if i else "failed",
-               "physics": {"trap_density_cm2": tr, "reset_time_s": 0.01 * (i + 1),
-                           "erased_fraction": 0.5, "gain_current": 1.1}}
+               "physics": {"trap_factor": tr, "trap_density_cm2": 3e12 * tr,
+                           "trap_species": "pvp_electron_traps",
+                           "reset_time_s": 0.01 * (i + 1), "erased_fraction": 0.5,
+                           "gain_current": 1.1}}
         if i:
             doc["fcn2_accuracy"] = 80.0 + i
         else:
@@ -113,13 +121,14 @@ def test_summary_table_and_heatmap_show_numbers_or_reasons(tmp_path: Path) -> No
         path = tmp_path / f"p{i}.json"
         path.write_text(json.dumps(doc))
         docs.append(path)
-    rows = ms.summarise(docs, [1e11, 5e11], [20.0, 70.0], tmp_path / "s.csv", tmp_path / "h.png")
+    rows = ms.summarise(docs, [0.3, 1.0], [20.0, 70.0], tmp_path / "s.csv", tmp_path / "h.png")
     assert len(rows) == 3
     with open(tmp_path / "s.csv", newline="") as fh:
         table = list(csv.DictReader(fh))
     assert [r["status"] for r in table] == ["failed", "complete", "complete"]
     assert table[0]["reason"].startswith("fit failed")
     assert [r["fcn2_accuracy"] for r in table[1:]] == ["81.0", "82.0"]  # sorted by trap, UV
+    assert float(table[2]["trap_density_cm2"]) == 3e12
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -144,7 +153,7 @@ def test_sweep_dag_at_smoke_scale(tmp_path: Path) -> None:
     with open(res / "sweep" / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) >= 9  # at least 3 x 3
-    assert len({r["trap_density_cm2"] for r in rows}) >= 3
+    assert len({r["trap_factor"] for r in rows}) >= 3
     assert len({r["uv_intensity_mw_cm2"] for r in rows}) >= 3
     for r in rows:
         # a cell is a number, or it says why not

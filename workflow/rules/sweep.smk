@@ -1,5 +1,5 @@
 # The material-to-accuracy sweep (issue 9, item 2; device_physics.material_sweep): a Paramspace
-# over PVP trap density x UV intensity. Per trap density the pulse train runs once (fv1d);
+# over PVP trap density (factor on the stack's PVP traps) x UV intensity. Per trap density the pulse train runs once (fv1d);
 # per point the UV reset and probe continue from it, the compact model is fitted to the
 # point's trace and the FCN-2 co-design network runs on the fitted N-LEM; a failure at a
 # point is written into that point's files and shown in its heat-map cell.
@@ -9,7 +9,7 @@ from snakemake.utils import Paramspace
 
 SWEEP = section("sweep")
 SWEEP_DIR = f"{RES}/sweep"
-SWEEP_TRAPS = [f"{t:g}" for t in SWEEP["trap_densities_cm2"]]
+SWEEP_TRAPS = [f"{t:g}" for t in SWEEP["trap_density_factors"]]
 SWEEP_UVS = [f"{u:g}" for u in SWEEP["uv_intensities_mw_cm2"]]
 SWEEP_SPACE = Paramspace(
     pd.DataFrame([(t, u) for t in SWEEP_TRAPS for u in SWEEP_UVS], columns=["trap", "uv"],
@@ -120,7 +120,7 @@ rule sweep_summary:
         table=f"{SWEEP_DIR}/summary.csv",
         heatmap=fig(f"{RES}/figures/sweep_heatmap.png", "sweep", "Material-to-accuracy sweep"),
     params:
-        traps=SWEEP["trap_densities_cm2"],
+        traps=SWEEP["trap_density_factors"],
         uvs=SWEEP["uv_intensities_mw_cm2"],
     log:
         f"{LOGS}/sweep/summary.log",

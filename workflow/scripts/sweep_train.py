@@ -6,6 +6,6 @@ setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
 from device_physics.material_sweep import run_train  # noqa: E402
 
-run_train(snakemake.input.stack, float(snakemake.wildcards.trap),  # noqa: F821
+run_train(snakemake.input.stack, float(snakemake.wildcards.trap),  # noqa: F821 (factor)
           snakemake.params.sweep, snakemake.output[0],  # noqa: F821
           config={"sweep": snakemake.params.sweep, "trap": snakemake.wildcards.trap})  # noqa: F821
