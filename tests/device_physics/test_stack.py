@@ -36,10 +36,12 @@ def test_nlem_stack_si_values() -> None:
     assert s.layers[0].N_A == pytest.approx(1e25)  # 1e19 cm-3 -> m-3
     assert s.layers[1].mu_p == pytest.approx(1e-7)  # 1e-3 cm2/Vs -> m2/Vs
     assert s.layers[3].absorption(365e-9) == pytest.approx(1.5e7)  # 1.5e5 cm-1 -> m-1
-    assert {t.carrier for t in pvp.traps} == {"hole", "electron"}
-    ht = pvp.traps[0]
-    assert sum(ht.weights) == pytest.approx(1.0)
-    assert ht.volume_density == pytest.approx(5e15 / 3e-9)  # 5e11 cm-2 in 3 nm
+    assert [t.carrier for t in pvp.traps] == ["electron"]  # calibrated 2026-11-28
+    et = pvp.traps[0]
+    assert et.location == "lower_interface"
+    assert sum(et.weights) == pytest.approx(1.0)
+    assert et.volume_density == pytest.approx(3e16 / 3e-9)  # 3e12 cm-2 in 3 nm
+    assert pvp.chi + pvp.Eg == pytest.approx(5.5)  # PVP HOMO -5.5 eV kept by the calibration
     with pytest.raises(ValueError, match="alpha_uv"):
         s.layers[0].absorption(500e-9)
 
