@@ -19,10 +19,35 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--grading", type=float, default=3.5)
     r.add_argument("--rtol", type=float, default=1e-3)
     r.add_argument("--no-xdmf", action="store_true", help="skip the XDMF profiles")
+    c = sub.add_parser("cross-section", help="run a protocol on the 2D pixel cross-section "
+                       "(trace HDF5 + 2D XDMF profiles)")
+    c.add_argument("--stack", required=True, help="stack YAML file")
+    c.add_argument("--protocol", required=True, help="protocol YAML file")
+    c.add_argument("-o", "--out", required=True, help="output .h5 file")
+    c.add_argument("--width", type=float, default=2e-6, help="pixel width (m)")
+    c.add_argument("--electrode-width", type=float, default=1.6e-6, help="top electrode (m)")
+    c.add_argument("--nx", type=int, default=16, help="cells across the width (even)")
+    c.add_argument("--cells-per-layer", type=int, default=6)
+    c.add_argument("--rtol", type=float, default=1e-3)
     args = ap.parse_args(argv)
     from lemsim.runtime import setup_logging
 
     setup_logging(None)
+    if args.cmd == "cross-section":
+        from device_physics.cross_section import run_cross_section
+        from device_physics.timestepping import StepFailure
+
+        try:
+            run_cross_section(args.stack, args.protocol, args.out, width=args.width,
+                              electrode_width=args.electrode_width, nx=args.nx,
+                              cells_per_layer=args.cells_per_layer, rtol=args.rtol)
+        except StepFailure as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except (ValueError, FileNotFoundError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        return 0
     from device_physics.simulate import simulate
     from device_physics.timestepping import StepFailure
 

@@ -311,7 +311,8 @@ def run_cross_section(stack_path: str | Path, protocol_path: str | Path, out: st
                       snapshot_times: tuple[float, ...] = ()) -> Path:
     """Run ``protocol_path`` on the 2D cross-section of ``stack_path``; write the trace
     (``out``, data-contract HDF5, pixel averages, centre-line snapshots) and the 2D profiles
-    (``<stem>_2d.xdmf``, one time per snapshot)."""
+    (``<stem>_2d.xdmf``, one time per snapshot). A failure of the time loop writes the trace
+    computed so far and raises :class:`~device_physics.timestepping.StepFailure`."""
     from dolfinx import fem
     from dolfinx.io import XDMFFile
 
@@ -319,7 +320,7 @@ def run_cross_section(stack_path: str | Path, protocol_path: str | Path, out: st
     from device_physics.protocols import load_protocol
     from device_physics.simulate import build_solver
     from device_physics.stack import load_stack
-    from device_physics.timestepping import StepOptions, run_protocol
+    from device_physics.timestepping import StepFailure, StepOptions, run_protocol
     from lemsim.io import atomic_path
 
     stack = load_stack(stack_path)
@@ -336,14 +337,20 @@ def run_cross_section(stack_path: str | Path, protocol_path: str | Path, out: st
     cs.profiles = profiles_with_fields  # type: ignore[method-assign]
     opts = StepOptions(rtol=rtol, dt_max=max(protocol.duration / 20, 1e-6),
                        snapshot_times=snapshot_times)
-    trace = run_protocol(cs, protocol, opts)
     parent = np.asarray(ad.parent)[cs.layer]
-    write_device_h5(out, x=cs.y, cell_layer=parent, layer_names=ad.names,
-                    layer_thicknesses=ad.thicknesses, trace=trace,
-                    protocol_json=protocol.to_json(), stack_json=stack.to_json(),
-                    extra_stats={"geometry": "2d", "width_m": width,
-                                 "electrode_width_m": electrode_width, "nx": nx,
-                                 "nodes": int(cs.u.x.array.size // cs.ncomp)})
+    kw = dict(x=cs.y, cell_layer=parent, layer_names=ad.names,
+              layer_thicknesses=ad.thicknesses, protocol_json=protocol.to_json(),
+              stack_json=stack.to_json(),
+              extra_stats={"geometry": "2d", "width_m": width,
+                           "electrode_width_m": electrode_width, "nx": nx,
+                           "nodes": int(cs.u.x.array.size // cs.ncomp)})
+    try:
+        trace = run_protocol(cs, protocol, opts)
+    except StepFailure as err:
+        write_device_h5(out, trace=err.trace, **kw)
+        log.error("cross-section run failed; partial trace written to %s: %s", out, err)
+        raise
+    write_device_h5(out, trace=trace, **kw)
     xdmf = Path(out).with_name(Path(out).stem + "_2d.xdmf")
     P1 = fem.functionspace(cs.mesh, ("Lagrange", 1))
     funcs = {nm: fem.Function(P1, name=nm) for nm in ("psi", "log10_n", "log10_p")}
