@@ -300,12 +300,10 @@ def test_sweep_plots_and_tables(tmp_path):
 
 # ------------------------------------------------------------------------ fv1d (tiny)
 
-TINY = {"name": "mech_tiny", "steps": [
-    {"kind": "pulses", "amplitude": "5 V", "width": "5 ms", "interval": "5 ms", "count": 2,
-     "name": "train"},
-    {"kind": "pulses", "amplitude": "4 V", "width": "5 ms", "interval": "5 ms", "count": 1,
+TINY = {"name": "mech_tiny", "steps": [  # one dark read, one read under UV (1 ms pulses)
+    {"kind": "pulses", "amplitude": "4 V", "width": "1 ms", "interval": "1 ms", "count": 1,
      "name": "dark_read"},
-    {"kind": "pulses", "amplitude": "4 V", "width": "5 ms", "interval": "5 ms", "count": 1,
+    {"kind": "pulses", "amplitude": "4 V", "width": "1 ms", "interval": "1 ms", "count": 1,
      "uv": "70 mW/cm2", "name": "uv_read"}]}
 
 
@@ -314,7 +312,7 @@ def test_tiny_mechanism_table_with_fv1d(tmp_path):
     failure status naming where the solver stopped (fail-soft), and the HDF5 is written."""
     res = []
     for c in ("nlem", "pvp_trapfree"):
-        r = S.run_variant(S.control_stack_data(NLEM, c), TINY, nodes_per_layer=6,
+        r = S.run_variant(S.control_stack_data(NLEM, c), TINY, nodes_per_layer=4,
                           h5_path=tmp_path / f"{c}.h5")
         assert r.status == "complete" or r.status.startswith("failed: time stepping failed")
         assert r.metrics["J1"] > 0  # the first pulse always completes
