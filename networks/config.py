@@ -93,6 +93,10 @@ class UPENNConfig:
     """Re-learning epochs."""
     relearn_lr: float = param(0.005, lo=0.0, lo_open=True)
     """Re-learning peak learning rate (fine-tuning: a tenth of ``lr``)."""
+    bn_recalibration: int = param(512, lo=0)
+    """Training samples over which the BatchNorm statistics are re-estimated on the programmed
+    (inference-mode) network after pre-learning and after Contrast Net's re-learning
+    (``networks.train.recalibrate_bn``); 0 = keep the running averages of training."""
     analog: bool = True
     """Run the networks on the simulated N-LEM layers (False: digital layers)."""
     levels_per_sign: int = param(15, lo=2, hi=256)

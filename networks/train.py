@@ -160,6 +160,48 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 256,
     return torch.cat(outs)
 
 
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, samples: int = 512,
+                   batch_size: int = 64) -> int:
+    """Re-estimate every BatchNorm's running statistics on the network as deployed.
+
+    The analog layers run in eval mode (weights programmed once into the device pairs, as
+    inference hardware holds them) while the BatchNorm layers accumulate an exact average
+    (``momentum=None``) of the batch statistics over the first ``samples`` inputs of ``x``.
+    Without it the running statistics are an average over training steps with freshly noisy
+    weights and a still-moving network, which on the N-LEM layers disagree with the programmed
+    network (default scale: test accuracy 0.42 in eval mode vs 0.60 with batch statistics).
+
+    Args:
+        model: Network with BatchNorm layers (left in eval mode).
+        x: Inputs (training data, no labels needed).
+        samples: Inputs used (>= 1).
+        batch_size: Inputs per forward pass (>= 1).
+
+    Returns:
+        Number of BatchNorm layers recalibrated (0: the model has none, nothing done).
+    """
+    if samples < 1 or batch_size < 1:
+        raise ValueError(f"samples = {samples}, batch_size = {batch_size}: both must be >= 1")
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return 0
+    dev = model_device(model)
+    model.eval()
+    saved = [b.momentum for b in bns]
+    for b in bns:
+        b.reset_running_stats()
+        b.momentum = None
+        b.train()
+    n = min(samples, len(x))
+    for i in range(0, n, batch_size):
+        model(x[i:min(i + batch_size, n)].to(dev))
+    for b, mom in zip(bns, saved, strict=True):
+        b.momentum = mom
+    model.eval()
+    return len(bns)
+
+
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> float:
     """Top-1 accuracy of ``model`` on ``(x, y)``."""
     return float((predict(model, x, batch_size).argmax(1) == y.cpu()).float().mean())

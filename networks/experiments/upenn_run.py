@@ -36,7 +36,7 @@ from networks.checkpoint import save_model
 from networks.config import UPENNConfig
 from networks.experiments.upenn_data import load_task
 from networks.layers import HardwareConfig, device_curves
-from networks.train import TrainSpec, accuracy, fit, predict
+from networks.train import TrainSpec, accuracy, fit, predict, recalibrate_bn
 
 log = logging.getLogger(__name__)
 VARIANTS = ("upenn", "contrast_net", "upenn_nobn", "contrast_net_nobn")
@@ -160,11 +160,14 @@ def imprint_head(fc: nn.Linear, feats: torch.Tensor, y: torch.Tensor) -> nn.Sequ
 
 
 def relearn(model: ResNet50Layout, variant: str, x: torch.Tensor, y: torch.Tensor,
-            xt: torch.Tensor, yt: torch.Tensor, spec: TrainSpec, ckpt: Path) -> float:
+            xt: torch.Tensor, yt: torch.Tensor, spec: TrainSpec, ckpt: Path,
+            bn_recalibration: int = 0) -> float:
     """Re-learn one set from the pre-learned ``model`` (a copy); returns test accuracy.
 
     The new FC starts as the nearest-class-mean classifier of the training features
-    (:func:`imprint_head`), for both networks alike.
+    (:func:`imprint_head`), for both networks alike. ``bn_recalibration`` > 0 re-estimates the
+    BatchNorm statistics of a network trained end to end (Contrast Net) on that many training
+    samples before testing (UPENN's re-learning keeps its BatchNorm statistics frozen).
     """
     m = copy.deepcopy(model)
     m.replace_head(int(max(int(y.max()), int(yt.max()))) + 1)
@@ -182,6 +185,8 @@ def relearn(model: ResNet50Layout, variant: str, x: torch.Tensor, y: torch.Tenso
         return accuracy(tail, ht, yt)
     m.fc = imprint_head(m.fc, predict(m, x, fn=m.embed), y)
     fit(m, x, y, spec, ckpt_path=ckpt)  # Contrast Net: the whole network
+    if bn_recalibration > 0:
+        recalibrate_bn(m, x, bn_recalibration, spec.batch_size)
     return accuracy(m, xt, yt)
 
 
@@ -236,6 +241,8 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
     hist = fit(model, x, y, spec, ckpt_path=ckpt_dir / "pretrain.pt")
     t_pre = time.time() - t0
     g_post, s_post = _grad_summary(layer_gradients(model, x[gb], y[gb], seed=seed), violin)
+    if cfg.bn_recalibration > 0:
+        recalibrate_bn(model, x, cfg.bn_recalibration, cfg.batch_size)
     pre_acc = accuracy(model, xt, yt)
     log.info("%s: pre-learning test accuracy %.4f (%.0f s)", variant, pre_acc, t_pre)
     save_model(out_dir / "model.pt", model, arch, kwargs, variant=variant,
@@ -249,7 +256,7 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
         xb, yb = load_task(name, "test", size, cfg.eval_samples, seed)
         ncm[name] = ncm_accuracy(model.embed, model, xa, ya, xb, yb, cfg.k_shot, seed)
         rel[name] = relearn(model, variant, xa, ya, xb, yb, rspec,
-                            ckpt_dir / f"relearn_{name}.pt")
+                            ckpt_dir / f"relearn_{name}.pt", cfg.bn_recalibration)
         log.info("%s %s: without training %.4f, re-learned %.4f", variant, name, ncm[name],
                  rel[name])
 
