@@ -291,6 +291,7 @@ def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> di
     sol = FV1D(st, settings.nodes_per_layer, ratio=settings.ratio, rtol=settings.rtol,
                wavelength=train.wavelength, dt_edge=settings.dt_edge)
     sol.newton_tol_transient = settings.newton_tol
+    sol.retry_sanitized = True  # stiff calibrated stacks need it (FV1D.retry_sanitized)
     raw: dict[str, Any] = {"status": "complete", "wall_s": {}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
