@@ -602,15 +602,16 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 nodes_per_layer: int = 6, rtol: float = 0.05, ratio: float = 1.2,
                 dt_edge: float = 1e-6, h5_path: str | Path | None = None,
                 keep_trace: bool = False, config: Any = None,
-                fail_soft: bool = True, newton_its: int = 100) -> VariantResult:
+                fail_soft: bool = True, newton_its: int = 100,
+                retry_sanitized: bool = True) -> VariantResult:
     """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d solver.
 
     Signature (stable, used by the issue-9 material-to-accuracy sweep)::
 
         run_variant(stack, protocol, overrides=None, *, protocol_overrides=None,
                     nodes_per_layer=6, rtol=0.05, ratio=1.2, dt_edge=1e-6, h5_path=None,
-                    keep_trace=False, config=None, fail_soft=True, newton_its=100)
-            -> VariantResult
+                    keep_trace=False, config=None, fail_soft=True, newton_its=100,
+                    retry_sanitized=True) -> VariantResult
 
     Args:
         stack: Stack YAML path (relative to the repository root or absolute), parsed YAML data,
@@ -630,6 +631,9 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
             partial trace (written to ``h5_path`` too); false re-raises it.
         newton_its: Newton iteration cap of a time step (fv1d's own is 25; see
             :func:`_study_solver`).
+        retry_sanitized: fv1d's retry of a failed step from a sanitised guess
+            (``FV1D.retry_sanitized``; on, as in the calibration, for the stiff calibrated
+            stacks).
 
     Returns:
         :class:`VariantResult` with ``metrics`` from :func:`trace_metrics`.
@@ -653,6 +657,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
     pr = variant_protocol(protocol, protocol_overrides)
     solver = _study_solver(newton_its)(st, nodes_per_layer, ratio=ratio, rtol=rtol,
                                        wavelength=pr.wavelength, dt_edge=dt_edge)
+    if hasattr(solver, "retry_sanitized"):
+        solver.retry_sanitized = bool(retry_sanitized)
     t0 = time.perf_counter()
     status = "complete"
     with warnings.catch_warnings():

@@ -78,10 +78,15 @@ SMOKE: dict[str, Any] = {
 
 def studies_section(config: Mapping[str, Any]) -> dict[str, Any]:
     """Plain-data ``studies`` section of a resolved pipeline config: the registered section
-    when present, else the dataclass defaults (with :data:`SMOKE` at smoke scale)."""
+    when present, else the dataclass defaults; at smoke scale :data:`SMOKE` replaces a section
+    left at its defaults (so CI never runs the default-scale studies by accident)."""
     from lemsim.configtools import from_dict, to_dict
 
+    defaults = to_dict(StudiesConfig())
+    smoke = config.get("scale") == "smoke"
     if "studies" in config:
-        return dict(config["studies"])
-    raw = dict(SMOKE) if config.get("scale") == "smoke" else {}
-    return to_dict(from_dict(StudiesConfig, raw))
+        sec = dict(config["studies"])
+        if smoke and sec == defaults:  # registered, but the smoke file sets nothing for it
+            return to_dict(from_dict(StudiesConfig, dict(SMOKE)))
+        return sec
+    return to_dict(from_dict(StudiesConfig, dict(SMOKE) if smoke else {}))
