@@ -414,12 +414,22 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _strip_sources(obj: Any) -> Any:
+    """The stack without its ``source`` texts (documentation does not change a run)."""
+    if isinstance(obj, Mapping):
+        return {k: _strip_sources(v) for k, v in obj.items() if k != "source"}
+    if isinstance(obj, list):
+        return [_strip_sources(v) for v in obj]
+    return obj
+
+
 def cache_key(params: Mapping[str, float], stack: Mapping[str, Any], bundle: Bundle,
               settings: Settings) -> str:
-    """SHA-256 of the parameter vector, stack, protocol bundle, settings and model version."""
+    """SHA-256 of the parameter vector, stack (without its ``source`` texts), protocol bundle,
+    solver settings and model version."""
     blob = _canonical({"params": {k: float(v) for k, v in sorted(params.items())},
-                       "stack": stack, "bundle": asdict(bundle), "settings": asdict(settings),
-                       "model": MODEL_VERSION})
+                       "stack": _strip_sources(stack), "bundle": asdict(bundle),
+                       "settings": asdict(settings), "model": MODEL_VERSION})
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
