@@ -572,6 +572,9 @@ def summarise(point_jsons: Sequence[str | Path], traps: Sequence[float],
                 elif math.isfinite(float(r["reset_time_s"])):
                     text = (f"{_fmt_time(float(r['reset_time_s']))}\n"
                             f"{100 * float(r['erased_fraction']):.0f} % erased")
+                elif float(r["erased_fraction"]) <= 0:  # the UV added trapped charge
+                    text = (f"not erased:\ntrapped charge\n"
+                            f"+{-100 * float(r['erased_fraction']):.0f} % under UV")
                 else:
                     text = ("physics failed" if "physics (" in r["reason"] else "n/a")
                 small = ax is axes[0] and "\n" in text
