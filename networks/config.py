@@ -93,6 +93,11 @@ class UPENNConfig:
     """Re-learning epochs."""
     relearn_lr: float = param(0.005, lo=0.0, lo_open=True)
     """Re-learning peak learning rate (fine-tuning: a tenth of ``lr``)."""
+    zero_init_residual: bool = True
+    """Pre-learning starts UPENN (with BatchNorm) with the last BatchNorm scale of every CIBlock
+    body at 0 (``upenn_arch.zero_residual_gammas``), applied after the init gradient profile
+    was recorded. Default scale, analog with noise, 96 SGD steps: test accuracy 0.69 with it,
+    0.11 without."""
     bn_recalibration: int = param(512, lo=0)
     """Training samples over which the BatchNorm statistics are re-estimated on the programmed
     (inference-mode) network after pre-learning and after Contrast Net's re-learning

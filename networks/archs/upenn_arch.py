@@ -145,6 +145,21 @@ class ResNet50Layout(nn.Module):
         self.fc = AnalogLinear(self.feature_dim, num_classes, hw=self.hw).to(dev)
 
 
+def zero_residual_gammas(model: ResNet50Layout) -> int:
+    """Zero the scale (gamma) of the last BatchNorm of every CIBlock body (Goyal et al. 2017).
+
+    Each cross-layer block then starts as its (optical) skip alone, so the 16-block chain
+    starts shallow. Contrast Net and the no-BN variants are left as they are (no skip to fall
+    back on, or no BatchNorm). Returns the number of BatchNorm layers zeroed.
+    """
+    n = 0
+    for blk in model.modules():
+        if isinstance(blk, CIBlock) and isinstance(blk.body[-1], nn.BatchNorm2d):
+            nn.init.zeros_(blk.body[-1].weight)
+            n += 1
+    return n
+
+
 def count_weighted_layers(model: nn.Module) -> int:
     """Number of conv and linear layers (analog or digital) in ``model``."""
     return sum(isinstance(m, WEIGHTED) for m in model.modules())

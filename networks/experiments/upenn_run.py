@@ -31,6 +31,7 @@ from networks.archs.upenn_arch import (
     block_first_convs,
     count_cross_layer_modules,
     count_weighted_layers,
+    zero_residual_gammas,
 )
 from networks.checkpoint import save_model
 from networks.config import UPENNConfig
@@ -236,6 +237,8 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
             violin.add(names[id(conv)])
     gb = slice(0, GRAD_BATCH)
     g_init, s_init = _grad_summary(layer_gradients(model, x[gb], y[gb], seed=seed), violin)
+    if cfg.zero_init_residual:  # after the init profile (U2 compares the standard init)
+        zero_residual_gammas(model)
     spec = TrainSpec(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                      optimizer=cfg.optimizer, seed=seed, ckpt_every=20)
     hist = fit(model, x, y, spec, ckpt_path=ckpt_dir / "pretrain.pt")

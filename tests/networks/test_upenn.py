@@ -52,3 +52,17 @@ def test_bad_arguments_raise():
         build_model("upenn", num_classes=0)
     with pytest.raises(KeyError, match="upenn"):
         build_model("nope")
+
+
+def test_zero_residual_gammas_only_touch_ciblock_bodies() -> None:
+    from networks.archs.upenn_arch import zero_residual_gammas
+
+    m = build_model("upenn", base_width=2, input_size=32, num_classes=3)
+    assert zero_residual_gammas(m) == 16  # one per CIBlock
+    x = torch.rand(2, 1, 32, 32)
+    m.eval()
+    with torch.no_grad():  # every block is its skip alone: output finite, model still runs
+        assert torch.isfinite(m(x)).all()
+    assert zero_residual_gammas(build_model("contrast_net", base_width=2, input_size=32)) == 0
+    assert zero_residual_gammas(build_model("upenn", base_width=2, input_size=32,
+                                            batchnorm=False)) == 0
