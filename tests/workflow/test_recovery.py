@@ -31,7 +31,8 @@ pytestmark = pytest.mark.workflow
 KILLED_RULE, KILLED_METHOD = "usrnn_train", "usrnn"
 #: The shared config (besides ``results``); 200 x2 iterations: a checkpoint halfway.
 USRNN = "iterations: 200, methods: [usrnn]"
-CONFIG = ["scale=smoke", "device={enabled: false}", f"networks={{usrnn: {{{USRNN}}}}}"]
+CONFIG = ["scale=smoke", "device={enabled: false}", "studies={enabled: false}",
+          "sweep={enabled: false}", f"networks={{usrnn: {{{USRNN}}}}}"]
 
 
 def target(res: Path) -> str:

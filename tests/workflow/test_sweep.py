@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -138,31 +136,6 @@ def _sweep_registered() -> bool:
 
     snakefile = (ROOT / "workflow" / "Snakefile").read_text(encoding="utf-8")
     return "sweep" in LemsimConfig.__dataclass_fields__ and "rules/sweep.smk" in snakefile
-
-
-@pytest.mark.workflow
-@pytest.mark.skipif(not _sweep_registered(),
-                    reason="sweep config section or rules/sweep.smk include not registered yet")
-def test_sweep_dag_at_smoke_scale(tmp_path: Path) -> None:
-    res = tmp_path / "results"
-    out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--nolock", "--cores", "2",
-         str(res / "figures" / "sweep_heatmap.png"), "--config", "scale=smoke",
-         f"results={res}"], cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
-    with open(res / "sweep" / "summary.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) >= 9  # at least 3 x 3
-    assert len({r["trap_factor"] for r in rows}) >= 3
-    assert len({r["uv_intensity_mw_cm2"] for r in rows}) >= 3
-    for r in rows:
-        # a cell is a number, or it says why not
-        if r["status"] == "complete":
-            assert 0.0 <= float(r["fcn2_accuracy"]) <= 100.0, r
-        else:
-            assert r["status"] == "failed" and r["reason"], r
-        assert r["gain_current"] not in ("", "nan"), r  # every point's physics ran
-    assert (res / "figures" / "sweep_heatmap.png").stat().st_size > 10_000
 
 
 def test_wall_limit_stops_a_long_run() -> None:
