@@ -16,19 +16,13 @@ import numpy as np  # noqa: E402
 
 from compact_model import metrics, protocols  # noqa: E402
 from compact_model.model import NLEM  # noqa: E402
+from lemsim.io import save_figure  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 
 def _save(fig, path: str | Path) -> Path:
-    from lemsim.io import atomic_path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def fig2a_iv(m: NLEM, path: str | Path) -> Path:

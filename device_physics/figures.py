@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from compact_model import metrics as M  # noqa: E402
+from lemsim.io import save_figure  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,7 @@ Q_UNIT = 1e2  # C/m^2 -> uC/cm^2
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    from lemsim.io import atomic_path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _empty(path: str | Path, title: str, why: str) -> Path:

@@ -138,6 +138,18 @@ def save_npz(path: str | os.PathLike[str], config: Any = None, **arrays: Any) ->
     return Path(path)
 
 
+def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 120, **savefig_kw: Any) -> Path:
+    """Write a matplotlib figure as PNG atomically (folder created) and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png", **savefig_kw)
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def read_provenance(path: str | os.PathLike[str]) -> dict[str, str]:
     """Provenance of a file written by this module (HDF5, JSON or NPZ)."""
     p = Path(path)

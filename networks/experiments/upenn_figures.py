@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lemsim.io import atomic_path, write_json  # noqa: E402
+from lemsim.io import atomic_path, save_figure, write_json  # noqa: E402
 from networks.analysis import mosaic  # noqa: E402
 
 PAPER = {"U1": {"upenn": 54, "contrast_net": 50},
@@ -37,10 +37,7 @@ COLOR = {"upenn": "tab:red", "contrast_net": "tab:blue", "upenn_nobn": "salmon",
 
 
 def _savefig(fig: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=130, bbox_inches="tight")
 
 
 def _violin_layers(m: dict[str, Any]) -> list[str]:

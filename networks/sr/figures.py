@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lemsim.io import atomic_path  # noqa: E402
+from lemsim.io import save_figure  # noqa: E402
 from networks.sr.metrics import rgb_to_y  # noqa: E402
 
 LABELS = {"bicubic": "Bicubic", "srcnn": "SRCNN", "vdsr": "VDSR", "srresnet": "SRResNet",
@@ -37,10 +37,7 @@ def detail_crop(hr: np.ndarray, frac: float = 0.4) -> tuple[int, int, int]:
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)
 
 
 def fig6_bcde(hr2: np.ndarray, outs2: dict[str, np.ndarray], scores: dict[str, tuple[float, float]],
