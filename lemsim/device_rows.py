@@ -73,7 +73,7 @@ def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> lis
     first, last = pulse_runs[0], pulse_runs[-1]
     p1, pn = phys[first], phys[last]
     n_last = int(last.split("_")[1])
-    stage = "device_physics (dolfinx drift-diffusion, uncalibrated stack)"
+    stage = "device_physics (dolfinx drift-diffusion; stack partly calibrated, issue 4)"
 
     def note(run: str) -> str:
         st = phys[run]["status"]
@@ -96,8 +96,7 @@ def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> lis
     cl = comp.get(f"D7_gain_light_{n_last}", {}).get("compact", float("nan"))
     rows.append({"id": "D6", "simulated": float(pn["gain_current"]), "source_stage": stage,
                  "definition": f"physics current gain A_N/A_1 at N={n_last} ({gains_i}); "
-                               f"{ctag} at N={n_last}: {ci:.3f}. A gain < 1 means the "
-                               "uncalibrated trap model depresses (issue 4)" + note(last)})
+                               f"{ctag} at N={n_last}: {ci:.3f}" + note(last)})
     rows.append({"id": "D7", "simulated": float(pn["gain_light"]), "source_stage": stage,
                  "definition": f"physics light gain B_N/B_1 at N={n_last} ({gains_l}); "
                                f"{ctag} at N={n_last}: {cl:.3f}" + note(last)})
