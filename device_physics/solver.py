@@ -214,10 +214,9 @@ class DDSolver:
                 self._nan = True
                 return True
             ya = y.reshape(-1, self.ncomp)
-            small = float(np.abs(y).max()) <= 0.25  # damping and log steps are the identity
-            if small:
-                pass
-            elif self.density_update:
+            # damping and log steps are the identity for |y| <= 0.25 (the clipping below is not)
+            large = float(np.abs(y).max()) > 0.25
+            if large and self.density_update:
                 # Newton's change of ln n / ln p, then: log-Newton step for a large decrease
                 # (Newton on exp crawls down by 1 per iteration), log damping for a large
                 # increase; psi itself is log-damped
@@ -226,7 +225,7 @@ class DDSolver:
                 ya[:, 0] = _damp(ya[:, 0])
                 ya[:, 1] = ya[:, 0] + _density_step(du_n)
                 ya[:, 2] = ya[:, 0] - _density_step(du_p)
-            else:
+            elif large:
                 ym = y[self._pot_mask]
                 big = np.abs(ym) > 1.0
                 ym[big] = np.sign(ym[big]) * (1.0 + np.log(np.abs(ym[big])))
