@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,25 +36,25 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(None)
     if args.cmd == "cross-section":
         from device_physics.cross_section import run_cross_section
-        from device_physics.timestepping import StepFailure
 
-        try:
-            run_cross_section(args.stack, args.protocol, args.out, width=args.width,
-                              electrode_width=args.electrode_width, nx=args.nx,
-                              cells_per_layer=args.cells_per_layer, rtol=args.rtol)
-        except StepFailure as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        except (ValueError, FileNotFoundError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        return 0
+        return _exit_code(lambda: run_cross_section(
+            args.stack, args.protocol, args.out, width=args.width,
+            electrode_width=args.electrode_width, nx=args.nx,
+            cells_per_layer=args.cells_per_layer, rtol=args.rtol))
     from device_physics.simulate import simulate
+
+    return _exit_code(lambda: simulate(
+        args.stack, args.protocol, args.out, cells_per_layer=args.cells_per_layer,
+        grading=args.grading, rtol=args.rtol, xdmf=not args.no_xdmf, progress=True))
+
+
+def _exit_code(run: Callable[[], object]) -> int:
+    """Run a solve: 0 on success, 2 on a failed solve (its partial trace is written), 1 on
+    bad input; the error goes to stderr."""
     from device_physics.timestepping import StepFailure
 
     try:
-        simulate(args.stack, args.protocol, args.out, cells_per_layer=args.cells_per_layer,
-                 grading=args.grading, rtol=args.rtol, xdmf=not args.no_xdmf, progress=True)
+        run()
     except StepFailure as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
