@@ -190,6 +190,8 @@ class DDSolver:
         self.f_tol = 1e-10
         self.floor_k = 64.0
         self.floor_dx_tol = 1e-6
+        self.stag_dx_tol = 1e-10
+        self._stag = 0
         self.stall_ratio = 0.25
         self._fprev = np.inf
         self.phi_margin = 200.0
@@ -255,6 +257,7 @@ class DDSolver:
         def converged(snes, it, norms):  # noqa: ARG001
             if it == 0:
                 self._fstart = self._fprev = norms[2]
+                self._stag = 0
                 return 0
             dxv = snes.getSolutionUpdate().getArray()
             fn = norms[2]
@@ -279,6 +282,13 @@ class DDSolver:
                     return PETSc.SNES.ConvergedReason.CONVERGED_FNORM_ABS
             # an update at machine precision: nothing left to gain
             if it >= 5 and m < 1e-13:
+                return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
+            # stagnation: three stalled iterations in a row whose updates are all below
+            # stag_dx_tol (scaled: 1e-10 thermal voltages / occupancies) have reached a fixed
+            # point of Newton; the residual sits at a rounding floor the estimate above misses
+            self._stag = self._stag + 1 if (stalled and m < self.stag_dx_tol) else 0
+            if self._stag >= 3:
+                self.stats.floor_accepts += 1
                 return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
             if it >= self.max_it:
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
