@@ -54,6 +54,9 @@ $(STAMP): pyproject.toml
 
 reproduce: setup
 	$(VENV)/bin/snakemake --profile workflow/profiles/default --cores $(CORES) $(SMK_ARGS)
+	$(VENV)/bin/snakemake --profile workflow/profiles/default --cores 1 $(SMK_ARGS) \
+		--report results/report.html
+	$(VPY) -m lemsim.timings results
 
 test: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
