@@ -1,6 +1,7 @@
 """The kernels' exp/log replacements agree with numpy to a few ulp."""
 
 import numpy as np
+import pytest
 
 from compact_model import fastmath
 
@@ -30,3 +31,14 @@ def test_float32_exp_log_match_numpy():
     np.testing.assert_allclose(lg, np.log(y.astype(np.float64)), rtol=5e-7, atol=1e-7)
     assert fastmath.log(np.array([1.0], np.float32))[0] == 0.0
     assert np.isfinite(fastmath.exp(np.array([1e4, -1e4], np.float32))).all()  # clamped
+
+
+def test_pow_matches_numpy_over_the_fit_range():
+    # gamma_l's fit range is [1, 3]; g = 1 + (g_max - 1) w lies in [1, g_max], g_max < 2**7.5
+    y = np.r_[np.random.default_rng(5).uniform(1, 181, 20000),
+              np.random.default_rng(6).uniform(1, 2, 20000), 1.0, 2.0, 4.0, 2.0 ** 0.5, 181.0]
+    for gamma in (1.0, 1.1412719650167942, 2.0, 3.0):
+        np.testing.assert_allclose(fastmath.pow_ge1(y, gamma), y ** gamma, rtol=2e-14)  # POW_TOL
+    assert fastmath.pow_table(1.3, 2.0 ** 7.5) is None  # beyond the 2**(k gamma) table
+    with pytest.raises(ValueError, match="y must lie"):
+        fastmath.pow_ge1(np.array([0.5]), 1.3)

@@ -125,3 +125,22 @@ def test_fused_pulse_read_extreme_light_parameters():
     with pytest.raises(ValueError, match="overflows float32"):
         kernels.pulse_read_consts(5.0, 0.03, 4.0, pack(PAPER.replace(gamma_l=60.0)),
                                   np.float32)
+
+
+def test_fused_pulse_read_beyond_the_power_table_uses_general_kernels():
+    # g_max >= 2**7.5: no float64 power table; pulse_read hands over to step() + iv() and
+    # still equals the reference (1e-12), in place too
+    p = PAPER.replace(g_max=200.0)
+    pk2 = pack(p)
+    assert kernels.fused_pow_table(pk2) is None
+    with pytest.raises(ValueError, match="beyond the fused kernel"):
+        kernels.pulse_read_consts(5.0, 0.03, 4.0, pk2)
+    ws = np.linspace(0, 1 - p.f_fast, 400)
+    wf = np.linspace(0, p.f_fast, 400)
+    s, f = reference.step(ws, wf, 5.0, 0.0, 0.03, pk2)
+    i, lum = np.empty_like(ws), np.empty_like(ws)
+    kernels.pulse_read(ws, wf, 5.0, 0.03, 4.0, pk2, out=(ws, wf, i, lum))
+    np.testing.assert_allclose(ws, s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(wf, f, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(i, reference.current(4.0, s + f, pk2), rtol=1e-12)
+    np.testing.assert_allclose(lum, reference.light(4.0, s + f, pk2), rtol=1e-12)
