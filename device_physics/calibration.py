@@ -80,7 +80,7 @@ from lemsim.io import write_json
 log = logging.getLogger(__name__)
 
 #: Bump when the physics or the raw record changes: old cache entries are then not reused.
-MODEL_VERSION = "fv1d-2026-11-28a"
+MODEL_VERSION = "fv1d-2026-11-29a"
 #: Residual of a metric that cannot be computed.
 MISSING = 10.0
 

@@ -10,8 +10,9 @@ The solver's own plain description of a 1D device (:class:`DDLayer`, :class:`DDT
   with one midpoint quadrature point per cell, and vertex-lumped (box-method) storage,
   generation and recombination terms,
 * trap occupancies f_k (electrons per trap) as immobile species with capture, thermal
-  emission set by the trap depth, and recombination through the trap (a trapped hole meeting a
-  free electron is the UV erase path),
+  emission set by the trap depth, recombination through the trap (a trapped carrier meeting a
+  free opposite carrier) and optical emission of the trapped carrier under UV at the rate
+  sigma_opt * Phi(x) (Phi the local Beer-Lambert photon flux): the UV erase path,
 * SRH (midgap), Langevin and radiative B·n·p recombination, Beer-Lambert UV generation.
 
 Densities are n = exp(theta_n + psi - phi_n), p = exp(theta_p - psi + phi_p) (scaled), so they
@@ -42,6 +43,10 @@ class DDTrap:
             (donor-like: positive when holding a hole).
         c_n: Electron capture coefficient (m³/s, >= 0).
         c_p: Hole capture coefficient (m³/s, >= 0).
+        sigma_opt: Optical cross-section of the trapped carrier (m², >= 0): under the local UV
+            photon flux Phi it is emitted into its band at the rate sigma_opt * Phi
+            (electron trap: electron to the conduction band; hole trap: hole to the valence
+            band).
     """
 
     density: float
@@ -49,6 +54,7 @@ class DDTrap:
     kind: str = "hole"
     c_n: float = 1e-18
     c_p: float = 1e-18
+    sigma_opt: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.density >= 0:
@@ -60,6 +66,8 @@ class DDTrap:
         for nm in ("c_n", "c_p"):
             if not getattr(self, nm) >= 0:
                 raise ValueError(f"trap {nm} = {getattr(self, nm)!r}: must be >= 0 (m^3/s)")
+        if not self.sigma_opt >= 0:
+            raise ValueError(f"trap sigma_opt = {self.sigma_opt!r}: must be >= 0 (m^2)")
 
 
 @dataclass
@@ -242,8 +250,11 @@ def trap_arrays(dev: DDDevice, sc: Scaling) -> list[dict[str, Any]]:
         p1 = np.zeros(nl)
         n1[li] = math.exp(ln_n1)
         p1[li] = math.exp(ln_p1)
+        so = np.zeros(nl)
+        so[li] = tr.sigma_opt * sc.t0  # times the photon flux (SI) gives the scaled rate
         res.append({"layer": li, "kind": tr.kind, "Nt": nt, "cn": cn, "cp": cp, "n1": n1,
-                    "p1": p1, "ln_n1": ln_n1, "donor": 1.0 if tr.kind == "hole" else 0.0})
+                    "p1": p1, "so": so, "optical": tr.sigma_opt > 0, "ln_n1": ln_n1,
+                    "donor": 1.0 if tr.kind == "hole" else 0.0})
     return res
 
 
@@ -261,7 +272,7 @@ def build_forms(ctx: Any) -> dict[str, Any]:
 
     ``ctx`` provides: ``u, u1, u2`` (Functions, components psi, phi_n, phi_p, f_k),
     DG0 coefficient Functions in ``ctx.coef`` (eps, thn, thp, mun, mup, C, ksrh, taun, taup,
-    gam, brad, g_uv, eta_brad and per trap Nt_k, cn_k, cp_k, n1_k, p1_k), the P1 attenuation
+    gam, brad, g_uv, eta_brad and per trap Nt_k, cn_k, cp_k, n1_k, p1_k, so_k), the P1 attenuation
     ``ctx.atten``, Constants ``a0, a1, a2`` (BDF weights divided by dt; zero in steady
     state), ``uvflux`` (photon flux, photons/(m² s)) and ``lam2``; ``ctx.traps`` the trap dicts.
     """
@@ -305,6 +316,14 @@ def build_forms(ctx: Any) -> dict[str, Any]:
         n1t, p1t = c[f"n1{k}"], c[f"p1{k}"]
         cap_n = cn * (n * (1 - f) - n1t * f)
         cap_p = cp * (p * f - p1t * (1 - f))
+        if tr.get("optical", False):
+            # photo-emission of the trapped carrier: electron (f) to the conduction band, or
+            # hole (1 - f) to the valence band, at sigma_opt * local photon flux
+            e_opt = c[f"so{k}"] * ctx.atten * ctx.uvflux
+            if tr["kind"] == "electron":
+                cap_n = cap_n - e_opt * f
+            else:
+                cap_p = cap_p - e_opt * (1 - f)
         rn = rn + Nt * cap_n
         rp = rp + Nt * cap_p
         rho = rho + Nt * (tr["donor"] - f)

@@ -310,6 +310,37 @@ class FV1D:
         z[2:nn:3] = b
         return z
 
+    def photo_predictor(self, z: np.ndarray, duv: float, h: float) -> np.ndarray:
+        """Initial guess of the first step after the UV irradiance rises by ``duv`` (W/m^2).
+
+        Where the UV creates carriers at a node whose density is far below what one step of
+        length ``h`` (s) generates (holes in ZnO or the QDs are ~0 in the dark), Newton would
+        have to raise the density by tens of decades (at most 1e8x per iteration): the
+        predictor raises n and p there to the generated density ``G h`` by moving the
+        quasi-Fermi potentials only (potential and traps unchanged).
+        """
+        d = self.dev
+        nn = 3 * d.N
+        z = z.copy()
+        gen = d.gnode * duv / d.box() * h  # carriers generated per volume in the step, m^-3
+        ok = gen > 0
+        if not ok.any():
+            return z
+        n, p = d.node_densities(z)
+        u = z[0:nn:3]
+        c = np.minimum(np.arange(d.N), d.N - 2)  # node densities use the right cell
+        raise_n = ok & (n < gen)
+        raise_p = ok & (p < gen)
+        a = z[1:nn:3]
+        b = z[2:nn:3]
+        # n = Nc exp(u + chi - a), p = Nv exp(b - u - chi - Eg)
+        safe = np.where(ok, gen, 1.0)
+        a = np.where(raise_n, u + d.chi[c] - np.log(safe / d.Nc[c]), a)
+        b = np.where(raise_p, u + d.chi[c] + d.Eg[c] + np.log(safe / d.Nv[c]), b)
+        z[1:nn:3] = a
+        z[2:nn:3] = b
+        return z
+
     def _bias_of(self, z: np.ndarray) -> float:
         d = self.dev
         return float(z[1] - z[3 * (d.N - 1) + 1]) * d.vt
@@ -446,6 +477,10 @@ class FV1D:
                     zg[3 * d.N:] = np.clip(zg[3 * d.N:], 0.5 * z_n[3 * d.N:],
                                            1.0 - 0.5 * (1.0 - z_n[3 * d.N:]))
                 z_guess = zg
+            if k == 1 and uv1 > tr.uv[-1]:
+                # UV switched on (or up): carriers appear where there were none (holes in ZnO,
+                # the QDs); start Newton from the densities generated within this step
+                z_guess = self.photo_predictor(z_guess, uv1 - tr.uv[-1], h)
             try:
                 try:
                     z1 = self.newton(z_guess, v1, uv1, c0, hterm, max_its=25,

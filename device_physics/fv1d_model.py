@@ -18,7 +18,9 @@ Physics (box method, nodes on every interface, material constant per cell):
 * traps (SRH-type, detailed balance): a hole trap level captures holes
   ``c (p (1 - f) - p1 f)``, ``p1 = Nv exp(-E_t / Vt)``, and its trapped holes recombine with
   free electrons ``c_r (n f - n1r (1 - f))``, ``n1r = Nc exp(-(Eg - E_t) / Vt)``; electron
-  traps mirror this;
+  traps mirror this; under UV a trapped carrier is also emitted optically into its band at
+  ``sigma_opt Phi_i`` (``Phi_i`` the Beer-Lambert photon flux at the trap's node), so the
+  trap rate is ``c (own (1 - f) - x1 f) - sigma_opt Phi_i f``;
 * UV generation by Beer-Lambert from the illuminated contact.
 """
 
@@ -61,6 +63,7 @@ class TrapUnknowns:
     cr: np.ndarray  # recombination coefficient with the opposite carrier, m^3/s
     x1: np.ndarray  # emission density of own carrier, m^-3
     x1r: np.ndarray  # emission density of the opposite carrier, m^-3
+    so: np.ndarray  # optical emission cross-section times the node's photon flux per W/m^2
     species: np.ndarray  # index into names
     names: list[str]
 
@@ -131,13 +134,24 @@ class FVDevice:
             flux *= 1.0 - frac
         self.uv_transmitted = flux
         photons_per_w = 1.0 / photon_energy_j(wavelength)
+        # photon flux at every node per unit irradiance (exp(-int alpha dx) from the lit side)
+        od = np.concatenate([[0.0], np.cumsum(alpha * self.h)])
+        if self.stack.uv_side == "cathode":
+            od = od[-1] - od
+        self.flux_node = np.exp(-od) * photons_per_w
+        if hasattr(self, "traps"):
+            self._set_trap_optics()
         gcell = absorbed * photons_per_w  # photons/(s m^2) per W/m^2 absorbed in cell
         self.gnode = np.zeros(self.N)
         self.gnode[:-1] += gcell / 2
         self.gnode[1:] += gcell / 2
 
+    def _set_trap_optics(self) -> None:
+        tr = self.traps
+        tr.so = self._sigma * self.flux_node[tr.node]
+
     def _build_traps(self) -> None:
-        node, cell, end, T, hole, c, cr, x1, x1r, spc = ([] for _ in range(10))
+        node, cell, end, T, hole, c, cr, x1, x1r, spc, sig = ([] for _ in range(11))
         names: list[str] = []
         xs = self.x
         for li, la in enumerate(self.stack.layers):
@@ -176,6 +190,7 @@ class FVDevice:
                         hole.append(tr.carrier == "hole")
                         c.append(tr.capture)
                         cr.append(tr.recombination)
+                        sig.append(tr.photoemission)
                         if tr.carrier == "hole":
                             x1.append(la.Nv * np.exp(-d))
                             x1r.append(la.Nc * np.exp(-(egc - d)))
@@ -188,8 +203,10 @@ class FVDevice:
             end=np.array(end, dtype=np.int64), T=np.array(T, dtype=float),
             hole=np.array(hole, dtype=bool), c=np.array(c, dtype=float),
             cr=np.array(cr, dtype=float), x1=np.array(x1, dtype=float),
-            x1r=np.array(x1r, dtype=float), species=np.array(spc, dtype=np.int64),
-            names=names)
+            x1r=np.array(x1r, dtype=float), so=np.zeros(len(node)),
+            species=np.array(spc, dtype=np.int64), names=names)
+        self._sigma = np.array(sig, dtype=float)
+        self._set_trap_optics()
         self.nvar = 3 * self.N + self.traps.size
         N = self.N
         self._not_dirichlet = np.ones(self.nvar, dtype=bool)
@@ -421,7 +438,8 @@ class FVDevice:
             ploc = np.where(tr.end == 0, pL[cc], pR[cc])
             own = np.where(tr.hole, ploc, nloc)
             oth = np.where(tr.hole, nloc, ploc)
-            r_cap = tr.c * (own * (1 - f) - tr.x1 * f)
+            e_opt = tr.so * uv  # optical emission rate of the trapped carrier, 1/s
+            r_cap = tr.c * (own * (1 - f) - tr.x1 * f) - e_opt * f
             r_rec = tr.cr * (oth * f - tr.x1r * (1 - f))
             Ff = -(r_cap - r_rec)
             sgn = np.where(tr.hole, 1.0, -1.0)
@@ -447,7 +465,7 @@ class FVDevice:
                 doth_dv = np.where(tr.hole, dn_da, dp_db)
                 dcap_dvo = tr.c * (1 - f) * down_dv
                 drec_dvr = tr.cr * f * doth_dv
-                dcap_df = -tr.c * (own + tr.x1)
+                dcap_df = -tr.c * (own + tr.x1) - e_opt
                 drec_df = tr.cr * (oth + tr.x1r)
                 # trap rows
                 add(it, iu(i), -(dcap_du - drec_du))

@@ -719,8 +719,8 @@ def param_table(la: dict[str, np.ndarray], traps: list[dict[str, Any]],
     cols["g_uv"] = la["alpha"] * sc.t0 / sc.N0
     cols["eta_brad"] = la["eta"] * la["brad"]
     for k, tr in enumerate(traps):
-        for key in ("Nt", "cn", "cp", "n1", "p1"):
-            cols[f"{key}{k}"] = np.asarray(tr[key], dtype=float)
+        for key in ("Nt", "cn", "cp", "n1", "p1", "so"):
+            cols[f"{key}{k}"] = np.asarray(tr.get(key, np.zeros_like(tr["Nt"])), dtype=float)
         # keeps the occupancy row regular where the trap is absent (f stays 0 there)
         cols[f"treg{k}"] = np.where(tr["Nt"] > 0, 0.0, 1e-20)
     names = list(cols)

@@ -25,6 +25,7 @@ Example layer::
                   source: calibrated}  # or {value: 0.6, unit: eV, source: ...}
           capture: {value: 1e-10, unit: cm3/s, source: calibrated}
           recombination: {value: 1e-10, unit: cm3/s, source: calibrated}
+          photoemission: {value: 1e-17, unit: cm2, source: calibrated}  # optional, default 0
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class TrapSpecies:
     """Capture coefficient of its own carrier, m^3/s."""
     recombination: float
     """Coefficient for a trapped carrier recombining with a free opposite carrier, m^3/s."""
+    photoemission: float = 0.0
+    """Optical (photo-ionisation) cross-section of a trapped carrier at the UV wavelength, m^2:
+    under a local photon flux Phi (photons/(s m^2)) a trapped carrier is emitted into its band
+    at the rate ``photoemission * Phi`` (the erase path of UV-erasable charge-trap memories)."""
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -211,7 +216,7 @@ class Stack:
 
 _LAYER_KEYS = {"name", "material", "thickness", "traps"} | set(PARAMS) | set(BOOL_PARAMS)
 _TRAP_KEYS = {"name", "carrier", "location", "density", "width", "depth", "capture",
-              "recombination"}
+              "recombination", "photoemission"}
 _CONTACT_KEYS = {"material", "kind", "work_function"}
 _TOP_KEYS = {"name", "description", "layers", "contacts", "temperature", "uv_side"}
 
@@ -346,13 +351,19 @@ def _read_trap(r: _Reader, where: str, raw: Any, layer_thickness: float) -> Trap
     rec = r.quantity(f"{where}.recombination", raw.get("recombination"), "rate_coefficient",
                      0.0, 1e-6, False)
     dep = _read_depths(r, f"{where}.depth", raw.get("depth"))
-    if None in (dens, cap, rec, dep) or carrier not in ("hole", "electron"):
+    photo: tuple[float, str] | None = (0.0, "none")
+    if "photoemission" in raw:
+        photo = r.quantity(f"{where}.photoemission", raw.get("photoemission"), "cross_section",
+                           0.0, 1e-18, False)
+    if None in (dens, cap, rec, dep, photo) or carrier not in ("hole", "electron"):
         return None
-    sources.update(density=dens[1], capture=cap[1], recombination=rec[1], depth=dep[2])
+    assert photo is not None
+    sources.update(density=dens[1], capture=cap[1], recombination=rec[1], depth=dep[2],
+                   photoemission=photo[1])
     return TrapSpecies(
         name=str(raw.get("name", f"{carrier}_traps")), carrier=carrier, location=loc,
         density=dens[0], width=width, depths=dep[0], weights=dep[1], capture=cap[0],
-        recombination=rec[0], sources=sources)
+        recombination=rec[0], photoemission=photo[0], sources=sources)
 
 
 def _read_alpha(r: _Reader, where: str, raw: Any) -> tuple[tuple[tuple[float, float], ...],

@@ -34,7 +34,8 @@ def _traps(species: Any) -> list[DDTrap]:
         else:
             cn, cp = species.capture, species.recombination
         out.append(DDTrap(density=species.volume_density * w, depth_eV=depth,
-                          kind=species.carrier, c_n=cn, c_p=cp))
+                          kind=species.carrier, c_n=cn, c_p=cp,
+                          sigma_opt=getattr(species, "photoemission", 0.0)))
     return out
 
 

@@ -40,6 +40,7 @@ UNITS: dict[str, dict[str, float]] = {
     "areal_density": {"m-2": 1.0, "cm-2": 1e4},
     "inverse_length": {"m-1": 1.0, "cm-1": 1e2, "nm-1": 1e9},
     "rate_coefficient": {"m3/s": 1.0, "cm3/s": 1e-6},
+    "cross_section": {"m2": 1.0, "cm2": 1e-4},
     "time": {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9},
     "dimensionless": {"1": 1.0, "": 1.0},
     "temperature": {"K": 1.0},
