@@ -37,6 +37,7 @@ from compact_model.fastmath import (
 from compact_model.params import (
     P_ALPHA_I,
     P_ALPHA_L,
+    P_CAP_SAT,
     P_ETA_MAX,
     P_F_FAST,
     P_G_LEAK,
@@ -57,7 +58,7 @@ from compact_model.params import (
     P_V_REF,
     P_W_ETA,
 )
-from compact_model.reference import NEWTON_MAX, NEWTON_TOL
+from compact_model.reference import CAP_SUBSTEP, NEWTON_MAX, NEWTON_TOL
 
 #: Number of :func:`compact_model.fastmath.pow_table` constants appended to the fused kernel's
 #: per-call constants (after the first :data:`N_FUSED_BASE`).
@@ -105,6 +106,24 @@ def _uv_erase1(w0, rdt, kuv):
     return min(math.exp(u), w0)
 
 
+@nb.njit(**_JIT)
+def _capture_limited1(x0, k, tau, cap, b, dt):
+    """Supply-limited capture with emission (reference._capture_limited), one device."""
+    if k <= 0.0:
+        return x0 * math.exp(-dt / tau)
+    m = max(1, int(math.ceil(dt / CAP_SUBSTEP - 1e-9)))
+    h = dt / m
+    eh = math.exp(-0.5 * h / tau)
+    kap = cap * (1.0 - b) / b
+    rdt = k * (cap / b * h)
+    x = x0
+    for _ in range(m):
+        x = x * eh
+        x = cap - _uv_erase1(cap - x, rdt, kap)
+        x = x * eh
+    return x
+
+
 @nb.njit(inline="always", **_JIT)
 def _step1(ws, wf, v, uv, dt, pk, ks, xi, c2c):
     if v > pk[P_V_BI]:
@@ -113,14 +132,19 @@ def _step1(ws, wf, v, uv, dt, pk, ks, xi, c2c):
         drive = 0.0
     cf = pk[P_F_FAST]
     cs = 1.0 - cf
-    k = pk[P_K_SLOW] * drive
-    a = k + 1.0 / pk[P_TAU_SLOW]
-    xinf = k * cs / a
-    ns = xinf + (ws - xinf) * math.exp(-a * dt)
-    k = pk[P_K_FAST] * drive
-    a = k + 1.0 / pk[P_TAU_FAST]
-    xinf = k * cf / a
-    nf = xinf + (wf - xinf) * math.exp(-a * dt)
+    b = pk[P_CAP_SAT]
+    if b > 0.0:
+        ns = _capture_limited1(ws, pk[P_K_SLOW] * drive, pk[P_TAU_SLOW], cs, b, dt)
+        nf = _capture_limited1(wf, pk[P_K_FAST] * drive, pk[P_TAU_FAST], cf, b, dt)
+    else:
+        k = pk[P_K_SLOW] * drive
+        a = k + 1.0 / pk[P_TAU_SLOW]
+        xinf = k * cs / a
+        ns = xinf + (ws - xinf) * math.exp(-a * dt)
+        k = pk[P_K_FAST] * drive
+        a = k + 1.0 / pk[P_TAU_FAST]
+        xinf = k * cf / a
+        nf = xinf + (wf - xinf) * math.exp(-a * dt)
     fac = 1.0 + c2c * xi
     ns = min(max(ws + (ns - ws) * fac, 0.0), cs)
     nf = min(max(wf + (nf - wf) * fac, 0.0), cf)
@@ -137,8 +161,9 @@ def _step1(ws, wf, v, uv, dt, pk, ks, xi, c2c):
 def _step_kernel(ws, wf, v, uv, dt, pk, ks, xi, c2c, out_s, out_f):
     n = ws.size
     sv, su, sk, sx = v.size > 1, uv.size > 1, ks.size > 1, xi.size > 1
-    if not (sv or su or sk) and uv[0] <= 0.0:
-        # shared voltage, no UV, no device spread: hoist the per-call factors (same algebra
+    if not (sv or su or sk) and uv[0] <= 0.0 and pk[P_CAP_SAT] == 0.0:
+        # shared voltage, no UV, no device spread, first-order capture: hoist the per-call
+        # factors (same algebra
         # as _step1: x_inf + (x - x_inf) exp(-a dt), then the noisy increment and clamp)
         drive = math.exp((v[0] - pk[P_V_REF]) / pk[P_V_CAP]) * ks[0] if v[0] > pk[P_V_BI] \
             else 0.0
@@ -183,9 +208,13 @@ def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
 
     Raises:
         ValueError: float64 states and no table (:func:`fused_pow_table` is None: g_max beyond
-            the table; :func:`pulse_read` then takes the general kernels), or a light factor
-            that overflows the dtype.
+            the table; :func:`pulse_read` then takes the general kernels), supply-limited
+            capture (``cap_sat > 0``: not the closed-form update this kernel hoists), or a
+            light factor that overflows the dtype.
     """
+    if pk[P_CAP_SAT] > 0.0:
+        raise ValueError(f"cap_sat = {pk[P_CAP_SAT]:g} > 0: the fused kernel needs first-order "
+                         "capture; use step() and iv()")
     drive = math.exp((v - pk[P_V_REF]) / pk[P_V_CAP]) if v > pk[P_V_BI] else 0.0
     cf = pk[P_F_FAST]
     cs = 1.0 - cf
@@ -282,14 +311,16 @@ def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: floa
 
     ``out = (ws, wf, I, L)`` (the state arrays themselves first) updates the states in place,
     the way a simulator advances its devices; other output arrays must not overlap the inputs.
-    float64 states with ``g_max`` beyond the power table (:func:`fused_pow_table` is None) run
-    the general kernels :func:`step` and :func:`iv` instead (same equations, slower).
+    Supply-limited capture (``cap_sat > 0``), and float64 states with ``g_max`` beyond the
+    power table (:func:`fused_pow_table` is None), run the general kernels :func:`step` and
+    :func:`iv` instead (same equations, slower).
     """
     out = out or tuple(np.empty_like(ws) for _ in range(4))
     if len(out) != 4 or any(o.shape != ws.shape or o.dtype != ws.dtype for o in out):
         raise ValueError(f"out must be 4 arrays of shape {ws.shape} and dtype {ws.dtype}")
-    if ws.dtype != np.float32 and fused_pow_table(pk) is None:
-        # g_max beyond the float64 power table: the general kernels (same equations)
+    if pk[P_CAP_SAT] > 0.0 or (ws.dtype != np.float32 and fused_pow_table(pk) is None):
+        # supply-limited capture (sub-stepped Newton per device), or g_max beyond the float64
+        # power table: the general kernels (same equations)
         one, zero = np.ones(1), np.zeros(1)
         step(ws, wf, np.array([float(v)]), zero, dt, pk, one, zero, 0.0, out_s=out[0],
              out_f=out[1])

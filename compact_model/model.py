@@ -2,7 +2,9 @@
 
 Physics in one paragraph (equations in :mod:`compact_model.reference`): hole traps in the
 cross-linked PVP (a deep, slow population and a shallow, fast one at the IDTBT/PVP interface)
-fill during forward pulses (field-enhanced capture with a soft bound), empty by thermal
+fill during forward pulses (field-enhanced capture with a soft bound; first-order, or limited
+by the carrier supply with ``cap_sat > 0``, as the drift-diffusion stack fills its
+electron traps at a constant rate until full), empty by thermal
 emission at rest, and are emptied quickly under UV by photogenerated electrons (a saturating
 erase). Trapped holes raise the conductance (linear in the occupancy ``w``) and improve the
 charge balance in the QDs, so the electroluminescence gains more than the current.
@@ -34,7 +36,8 @@ MODEL_NAME = "nlem-2pop"
 #: Longest sub-step [s] of a UV segment (operator splitting of erase and thermal emission
 #: converges as O(h); 10 ms keeps the splitting error of the UV reset time below 0.5 %).
 UV_SUBSTEP = 0.01
-MODEL_VERSION = "1.0"
+#: 1.1: supply-limited capture (``cap_sat``; 0, the 1.0 model, by default).
+MODEL_VERSION = "1.1"
 
 
 @dataclass

@@ -80,6 +80,15 @@ class NLEMParams:
     """Thermal emission time of the shallow traps [s] (paired-pulse facilitation decay)."""
     tau_slow: float = 80.0
     """Thermal emission time of the deep traps [s] (retention, natural decay ~72 s)."""
+    cap_sat: float = 0.0
+    """Supply-limited share ``b`` of the trap capture [1], in [0, 1). With ``y = C - x`` the
+    empty sites of a population of capacity ``C`` and ``k`` its capture rate, capture is
+    ``dy/dt = -k y / ((1 - b) + b y / C)``: ``b = 0`` is first-order capture (every empty
+    trap captures independently, ``-k y``; the presets); ``b -> 1`` is capture limited by
+    the carrier supply (``-k C``, constant until the traps are full, then stop), as in the
+    drift-diffusion stack, where the electrons crossing the PVP fill its traps at the rate
+    they arrive and the filling ends abruptly. In between it is Michaelis-Menten with
+    constant ``C (1 - b)/b``."""
     # --- UV erase (negative photoconductance) -----------------------------------------------
     uv_rate: float = 1.0
     """Maximum UV erase rate [1/s] (occupancy per second at saturating intensity):
@@ -108,6 +117,7 @@ class NLEMParams:
             "wavelength": self.wavelength > 0, "f_fast": 0 <= self.f_fast <= 1,
             "k_fast": self.k_fast >= 0, "k_slow": self.k_slow >= 0, "v_cap": self.v_cap > 0,
             "tau_fast": self.tau_fast > 0, "tau_slow": self.tau_slow > 0,
+            "cap_sat": 0 <= self.cap_sat < 1,
             "uv_rate": self.uv_rate >= 0, "uv_i_sat": self.uv_i_sat > 0, "uv_k": self.uv_k > 0,
             "v_min": self.v_min < 0 < self.v_max, "area": self.area > 0,
         }
@@ -132,15 +142,16 @@ UNITS: dict[str, str] = {
     "phi_ref": "photons/s", "v_on_light": "V", "alpha_l": "1", "gamma_l": "1", "eta_max": "1",
     "w_eta": "1",
     "wavelength": "m", "f_fast": "1", "k_fast": "1/s", "k_slow": "1/s", "v_cap": "V",
-    "tau_fast": "s", "tau_slow": "s", "uv_rate": "1/s", "uv_i_sat": "W/m^2", "uv_k": "1",
+    "tau_fast": "s", "tau_slow": "s", "cap_sat": "1", "uv_rate": "1/s", "uv_i_sat": "W/m^2",
+    "uv_k": "1",
     "v_min": "V", "v_max": "V", "area": "m^2",
 }
 
 # Indices into the packed parameter vector used by the kernels.
 (P_I_REF, P_V_REF, P_V_BI, P_ALPHA_I, P_G_LEAK, P_G_MAX, P_PHI_REF, P_V_ON_L, P_ALPHA_L,
  P_ETA_MAX, P_W_ETA, P_F_FAST, P_K_FAST, P_K_SLOW, P_V_CAP, P_TAU_FAST, P_TAU_SLOW,
- P_UV_RATE, P_UV_I_SAT, P_UV_K, P_GAMMA_L) = range(21)
-N_PACKED = 21
+ P_UV_RATE, P_UV_I_SAT, P_UV_K, P_GAMMA_L, P_CAP_SAT) = range(22)
+N_PACKED = 22
 
 
 def pack(p: NLEMParams) -> np.ndarray:
@@ -148,5 +159,5 @@ def pack(p: NLEMParams) -> np.ndarray:
     return np.array([
         p.i_ref, p.v_ref, p.v_bi, p.alpha_i, p.g_leak, p.g_max, p.phi_ref, p.v_on_light,
         p.alpha_l, p.eta_max, p.w_eta, p.f_fast, p.k_fast, p.k_slow, p.v_cap, p.tau_fast,
-        p.tau_slow, p.uv_rate, p.uv_i_sat, p.uv_k, p.gamma_l,
+        p.tau_slow, p.uv_rate, p.uv_i_sat, p.uv_k, p.gamma_l, p.cap_sat,
     ], dtype=np.float64)

@@ -146,3 +146,54 @@ def test_drop_edge_transients_removes_the_spike():
     a, _, _ = metrics.pulse_peaks(tt, vv, ii)
     assert a[0] == 1.0  # the conduction response, not the 50x spike
     assert len(t) - len(tt) in (9, 10)  # the samples within 1 ms after the edge (0.1 ms grid)
+
+
+def _supply_limited_traces(params):
+    # physics-like pulse trains: the traps fill at a constant rate and are full after 2 pulses
+    m = compact_model.NLEM(params)
+    out = []
+    for name, n in (("pulses_10", 10),):
+        tr, _ = protocols.simulate(m, protocols.train(n))
+        out.append(fit.DeviceTrace(name, tr.t, tr.V, tr.uv, tr.I, tr.L))
+    return out
+
+
+def test_fit_physics_follows_supply_limited_filling():
+    # the drift-diffusion stack fills its traps in two pulses, then stops (NL ~0.9); the
+    # first-order preset start cannot, the supply-limited start does (issue 5: 10 %)
+    base = compact_model.load("paper").params
+    truth = base.replace(cap_sat=0.995, f_fast=0.02, k_slow=17.0, k_fast=17.0, g_max=9.0,
+                         gamma_l=1.02, eta_max=1.02, w_eta=0.3)
+    traces = _supply_limited_traces(truth)
+    start = fit.supply_limited_start(base, traces)
+    assert start is not None and start.cap_sat > 0.9
+    assert start.k_slow == pytest.approx(1.0 / (2 * 0.03), rel=0.05)  # full after 2 pulses
+    p, rep = fit.fit_physics(traces, base=base, max_nfev=20)
+    assert rep["start"] == "supply_limited"
+    agree = fit.agreement(fit.compare_traces(p, traces))
+    assert agree["all_within"], agree
+    assert agree["relative_difference"]["pulses_10.nl_current"] == pytest.approx(0.0, abs=0.10)
+
+
+def test_uv_that_raises_the_read_is_not_fitted():
+    # physics UV that ADDS trapped charge (read after UV above the read before): the model's
+    # UV never raises the state, so the samples from the UV onset on are left out of the fit,
+    # their residual is reported and the UV metric is excluded from the 10 % check
+    m = compact_model.load("paper")
+    segs = protocols.train(10)[:-1] + [(0.0, 700.0, 2.0), (5.0, 0, 0.03)]
+    tr, _ = protocols.simulate(m, segs)
+    on = np.flatnonzero(tr.uv > 0)
+    f = np.where(tr.t > tr.t[on[0] - 1], 1.5, 1.0)  # after the UV onset: read 1.5x higher
+    uvt = fit.DeviceTrace("uv_reset", tr.t, tr.V, tr.uv, tr.I * f, tr.L * f)
+    info = fit.uv_behaviour(uvt)
+    assert info["erases"] is False and info["read_after"] > info["read_before"]
+    p, rep = fit.fit_physics([uvt], base=m.params, max_nfev=5)
+    skip = rep["uv_not_fitted"]["uv_reset"]
+    assert skip["rms_ln_residual_excluded"] > 0.3  # ln 1.5 = 0.41 cannot be followed
+    assert uvt.fit_end == pytest.approx(info["uv_onset_s"])
+    agree = fit.agreement(fit.compare_traces(p, [uvt]), uv_not_fitted=rep["uv_not_fitted"])
+    assert "uv_reset.gain_lost_at_probe" in agree["excluded"]
+    assert "uv_reset.gain_lost_at_probe" not in agree["relative_difference"]
+    # an erasing UV trace is fitted whole
+    erasing = fit.DeviceTrace("uv_reset", tr.t, tr.V, tr.uv, tr.I, tr.L)
+    assert fit.uv_behaviour(erasing)["erases"] is True

@@ -89,3 +89,30 @@ def test_seeds_reproducible(seed, n):
     y = m.pulse(np.zeros(n), n=3, rng=seed, ks=b.ks)
     np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(m.noisy_current(5.0, x, seed), m.noisy_current(5.0, y, seed))
+
+
+M_SL = compact_model.NLEM(P.replace(cap_sat=0.99, k_slow=5.0, k_fast=5.0))
+
+
+@settings(max_examples=15, deadline=None)
+@given(w0s, st.lists(st.one_of(pulse_op, rest_op, uv_op), min_size=1, max_size=8))
+def test_supply_limited_state_stays_in_bounds(w0, seq):
+    s = M_SL.as_state(np.array(w0))
+    for kind, a, b in seq:
+        s = (M_SL.pulse(s, n=1, amplitude=a, width=b) if kind == "pulse"
+             else M_SL.rest(s, b) if kind == "rest" else M_SL.uv(s, a, b))
+        assert np.all(s.ws >= 0) and np.all(s.ws <= 1 - P.f_fast + 1e-15)
+        assert np.all(s.wf >= 0) and np.all(s.wf <= P.f_fast + 1e-15)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(2.5, 8.0), st.floats(1e-4, 0.1), st.floats(0.0, 5.0), st.integers(2, 12))
+def test_supply_limited_potentiation_monotonic(amp, width, interval, n):
+    s = M_SL.as_state(np.zeros(1))
+    prev = 0.0
+    for k in range(n):
+        if k:
+            s = M_SL.rest(s, interval)
+        s = M_SL.pulse(s, n=1, amplitude=amp, width=width)
+        assert float(s.w[0]) >= prev - 1e-15
+        prev = float(s.w[0])
