@@ -154,7 +154,8 @@ class FreeParam:
 
 _ET = ("layers", "pvp", "traps", "pvp_electron_traps")
 #: Default free parameters: the electron traps at the IDTBT side of the PVP (sheet density,
-#: depth distribution, capture, recombination of a trapped electron with a free hole). The QD
+#: depth distribution, capture, recombination of a trapped electron with a free hole, optical
+#: emission cross-section at 365 nm, bounded by deep-level values 1e-18-1e-14 cm2). The QD
 #: out-coupling only scales the light and does not enter the ratios D3-D12, so it is not free.
 DEFAULT_PARAMS: tuple[FreeParam, ...] = (
     FreeParam("et_density", (*_ET, "density", "value"), 1e11, 3e13, True, "cm-2"),
@@ -163,6 +164,7 @@ DEFAULT_PARAMS: tuple[FreeParam, ...] = (
     FreeParam("et_depth_sigma", (*_ET, "depth", "sigma"), 0.01, 0.15, False, "eV"),
     FreeParam("et_recombination", (*_ET, "recombination", "value"), 1e-20, 1e-14, True,
               "cm3/s"),
+    FreeParam("et_photoemission", (*_ET, "photoemission", "value"), 1e-18, 1e-14, True, "cm2"),
 )
 
 

@@ -42,6 +42,8 @@ def test_nlem_stack_si_values() -> None:
     assert sum(et.weights) == pytest.approx(1.0)
     assert et.volume_density == pytest.approx(3e16 / 3e-9)  # 3e12 cm-2 in 3 nm
     assert pvp.chi + pvp.Eg == pytest.approx(5.5)  # PVP HOMO -5.5 eV kept by the calibration
+    assert et.photoemission == pytest.approx(1e-19)  # 1e-15 cm2 -> m2 (calibrated 2026-11-29)
+    assert pvp.absorption(365e-9) == 0.0  # PVP transparent at 365 nm (paper Fig. S1)
     with pytest.raises(ValueError, match="alpha_uv"):
         s.layers[0].absorption(500e-9)
 
@@ -60,6 +62,14 @@ def test_nlem_stack_si_values() -> None:
         (lambda d: d["layers"][0]["chi"].update(unit="cm"), "not a energy unit"),
         (lambda d: d["layers"][2]["traps"][0].update(carrier="ion"), "carrier = 'ion'"),
         (lambda d: d["contacts"]["anode"].update(kind="magic"), "kind = 'magic'"),
+        (
+            lambda d: d["layers"][2]["traps"][0]["photoemission"].update(value=-1e-16),
+            "traps[0].photoemission = -1e-16 cm2",
+        ),
+        (
+            lambda d: d["layers"][2]["traps"][0]["photoemission"].update(unit="cm3/s"),
+            "not a cross_section unit",
+        ),
     ],
 )
 def test_bad_input_is_named(edit, needle: str) -> None:
