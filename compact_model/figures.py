@@ -121,53 +121,137 @@ def figs15_s16(m: NLEM, path_decay: str | Path, path_uv: str | Path) -> tuple[Pa
     return p1, _save(fig, path_uv)
 
 
+#: Paper D rows of the per-protocol metric names of :func:`compact_model.fit.protocol_metrics`.
+_D_OF = {"nl_current": "D3", "nl_light": "D4", "pearson": "D5", "gain_current": "D6",
+         "gain_light": "D7", "ppf_index": "D8"}
+
+
+def _d_label(key: str) -> str:
+    """``"pulses_10.gain_current_10"`` -> ``"D6 gain_current_10 (pulses_10)"``."""
+    proto, metric = key.split(".", 1)
+    if metric == "gain_lost_at_probe":
+        d = "D11" if proto.startswith("uv") else "D10"
+    else:
+        d = next((v for k, v in _D_OF.items() if metric.startswith(k)), "")
+    return f"{d} {metric} ({proto})".strip()
+
+
+def _metrics_panel(ax, doc: dict) -> None:
+    """Relative difference [%] of every fitted metric, compact vs physics (physics fit; the
+    10/30/50-pulse duplicates of a train's own numbers left out) or compact vs paper."""
+    agree = doc.get("physics_agreement")
+    if agree:
+        diffs = {**agree["relative_difference"]}
+        excluded = agree.get("excluded", {})
+        both = {**diffs, **excluded}
+        keys = sorted((k for k in both
+                       if not (k.rsplit("_", 1)[-1] in ("10", "30", "50")
+                               and k.rsplit("_", 1)[0] in both)), key=_d_label)
+        rel = [100 * both[k] for k in keys]
+        colors = ["lightgray" if k in excluded else
+                  "tab:green" if abs(r) <= 100 * agree["tolerance"] else "tab:red"
+                  for k, r in zip(keys, rel, strict=True)]
+        labels = [_d_label(k) + (" [not fitted: UV]" if k in excluded else "") for k in keys]
+        ax.set_xlabel("compact / physics - 1 (%)")
+        ax.set_title(f"{doc['name']}: compact vs physics, {len(diffs)} fitted metrics (worst "
+                     f"{100 * max((abs(d) for d in diffs.values()), default=0):.1f} %)",
+                     fontsize=9)
+    else:
+        keys = [k for k, v in doc["metrics"].items() if v.get("paper")]
+        rel = [100 * (doc["metrics"][k]["compact"] / doc["metrics"][k]["paper"] - 1)
+               for k in keys]
+        colors = ["tab:green" if abs(x) <= 10 else "tab:red" for x in rel]
+        labels = keys
+        ax.set_xlabel("compact / paper - 1 (%)")
+        ax.set_title(f"{doc['name']}: compact metrics vs paper", fontsize=9)
+    shown = [r for r, c in zip(rel, colors, strict=True) if c != "lightgray" and np.isfinite(r)]
+    lim = max(15.0, 1.1 * max((abs(r) for r in shown), default=0.0))
+    # bars beyond the axis (not fitted, or infinite) end at its edge and give their value
+    labels = [lab if abs(r) <= lim else f"{lab} (= {r:.3g} %)"
+              for lab, r in zip(labels, rel, strict=True)]
+    rel = [r if abs(r) <= lim else (lim if not r < 0 else -lim) for r in rel]
+    ax.barh(labels, rel, color=colors)
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.axvspan(-10, 10, color="gray", alpha=0.2, label="±10 %")
+    ax.set_xlim(-lim, lim)
+    ax.tick_params(axis="y", labelsize=max(5, min(8, int(160 / max(len(labels), 1)))))
+    ax.legend(fontsize=7)
+
+
+def _trace_panel(ax, tr, p, rms: float | None, skip: dict | None) -> None:
+    """Per-pulse peak current [mA] and light [photons/s] of one protocol: physics (markers,
+    edge spike left out) vs the compact replay of the same waveform (lines)."""
+    from compact_model import fit
+
+    _, i_m, l_m = fit.replay(p, tr.t, tr.V, tr.uv)
+    a_p, b_p, t_p = metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I, tr.L))
+    a_m, b_m, t_m = metrics.pulse_peaks(tr.t, tr.V, i_m, l_m)
+    ax.plot(t_p, a_p * 1e3, "o", mfc="none", ms=4, color="tab:blue", label="I physics")
+    ax.plot(t_m, a_m * 1e3, "-", lw=1.2, color="tab:blue", label="I compact")
+    ax.set_ylabel("peak current per pulse (mA)", color="tab:blue")
+    ax.set_xlabel("pulse time (s)")
+    ax2 = ax.twinx()
+    ax2.plot(t_p, b_p, "s", mfc="none", ms=4, color="tab:red", label="L physics")
+    ax2.plot(t_m, b_m, "--", lw=1.2, color="tab:red", label="L compact")
+    ax2.set_ylabel("peak EL photon flux per pulse (photons/s)", color="tab:red")
+    if skip:
+        ax.axvspan(skip["uv_onset_s"], float(tr.t[-1]), color="violet", alpha=0.15)
+        ax.text(0.02, 0.96, "shaded: after the UV onset, not fitted\n(the physics UV raised "
+                "the read)", transform=ax.transAxes, ha="left", va="top", fontsize=6,
+                color="purple")
+    span = max(float(t_p.max()), float(t_m.max())) if t_p.size else 0.0
+    if span > 5.0:  # long rests (decay, PPF 10 s): compress
+        ax.set_xscale("symlog", linthresh=1.0)
+    title = tr.name + (f" (rms ln residual {rms:.2g}" if rms is not None else " (")
+    excl = (skip or {}).get("rms_ln_residual_excluded")
+    title += (f"; after UV, not fitted: {excl:.2g})" if excl is not None else ")")
+    title = title.replace(" ()", "")
+    ax.set_title(title, fontsize=8)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower right", framealpha=0.6)
+
+
 def fit_report(nlem_json: str | Path, path: str | Path,
                trace_paths: Sequence[str | Path] = ()) -> Path:
-    """Fit report: compact vs paper metrics (bars) and, with traces, one panel per physics
-    protocol: current and light at the end of every pulse, physics (markers) vs the compact
-    replay of the same waveform (lines), each normalised to the physics' first pulse."""
+    """Fit report.
+
+    First panel: for a physics fit, compact/physics of every fitted D3-D11 metric per protocol
+    (green within 10 %, red outside, gray for the UV metrics of traces whose UV the model
+    cannot follow); for the preset, compact/paper. Then, with traces, one panel per physics
+    protocol: per-pulse peak current [mA] and light [photons/s], physics (markers) vs the
+    compact replay of the same waveform (lines); for a physics fit a last panel gives the
+    compact model's paper metrics next to the paper (it is not fitted to them).
+    """
     from compact_model import fit, load
 
     doc = json.loads(Path(nlem_json).read_text(encoding="utf-8"))
-    keys = [k for k, v in doc["metrics"].items() if v.get("paper")]
-    rel = [doc["metrics"][k]["compact"] / doc["metrics"][k]["paper"] for k in keys]
     traces = []
     if trace_paths:
         m = load(str(nlem_json))
         traces = [t for t in fit.read_traces(trace_paths, m.params.area) if t.complete]
-    ncol = min(1 + len(traces), 4)
-    nrow = -(-(1 + len(traces)) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
-    ax = axes[0, 0]
-    ax.barh(keys, rel, color=["tab:green" if abs(x - 1) <= 0.1 else "tab:red" for x in rel])
-    ax.axvline(1.0, color="k")
-    ax.axvspan(0.9, 1.1, color="gray", alpha=0.2, label="±10 %")
-    ax.set_xlabel("compact / paper (1)")
-    ax.set_title(f"{doc['name']}: compact metrics vs paper", fontsize=9)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.legend(fontsize=7)
-    rms = doc.get("residuals", {}).get("rms_ln_residual", {})
-    for k, tr in enumerate(traces, start=1):
-        ax = axes[k // ncol, k % ncol]
-        sv, _, _, ends = fit.segments_of(tr.t, tr.V, tr.uv)
-        _, i_m, l_m = fit.replay(m.params, tr.t, tr.V, tr.uv, sample_ends_only=True)
-        on = sv > m.params.v_bi
-        t_on = tr.t[ends][on]
-        for y_p, y_m, c, lab in ((tr.I[ends][on], i_m[on], "tab:blue", "I"),
-                                 (tr.L[ends][on], l_m[on], "tab:red", "L")):
-            if y_p.size == 0 or y_p[0] <= 0:
-                continue
-            ax.plot(t_on, y_p / y_p[0], "o", ms=3, color=c, label=f"{lab} physics")
-            ax.plot(t_on, y_m / y_p[0], "-", lw=1, color=c, label=f"{lab} compact")
-        title = tr.name + (f" (rms ln res. {rms[tr.name]:.3f})" if tr.name in rms else "")
-        ax.set_title(title, fontsize=8)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("end-of-pulse value / physics pulse 1 (1)")
-        if t_on.size and t_on.max() > 5.0:  # long rests (decay, PPF 10 s): compress
-            ax.set_xscale("symlog", linthresh=1.0)
-        ax.legend(fontsize=6)
-    for k in range(1 + len(traces), nrow * ncol):
-        axes[k // ncol, k % ncol].axis("off")
+    physics = bool(doc.get("physics_agreement"))
+    n = 1 + len(traces) + (1 if physics else 0)
+    ncol = min(n, 3)
+    nrow = -(-n // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.8 * nrow), squeeze=False)
+    flat = list(axes.ravel())
+    _metrics_panel(flat[0], doc)
+    res = doc.get("residuals", {})
+    rms = res.get("rms_ln_residual", {})
+    skips = res.get("uv_not_fitted", {}) or {}
+    for ax, tr in zip(flat[1:], traces, strict=False):
+        try:
+            _trace_panel(ax, tr, m.params, rms.get(tr.name), skips.get(tr.name))
+        except ValueError as err:  # a trace without pulses
+            ax.set_title(f"{tr.name}: {err}", fontsize=7)
+            ax.axis("off")
+    if physics:
+        ax = flat[1 + len(traces)]
+        _metrics_panel(ax, {**doc, "physics_agreement": None})
+        ax.set_title("compact (fitted to the physics) vs paper", fontsize=9)
+    for ax in flat[n:]:
+        ax.axis("off")
     fig.tight_layout()
     return _save(fig, path)
 

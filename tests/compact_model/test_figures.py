@@ -20,6 +20,10 @@ def test_fit_report_with_traces(tmp_path):
         tr, _ = protocols.simulate(m, segs)
         paths.append(tmp_path / f"{name}.h5")
         protocols.write_device_h5(paths[-1], tr, m.params.area, protocol=name)
-    fit.build_nlem(tmp_path / "nlem.json", [])
+    # a (2-evaluation) physics fit: compact-vs-physics metric panel, one panel per protocol,
+    # compact-vs-paper panel
+    doc = fit.build_nlem(tmp_path / "nlem.json", paths, max_nfev=2)
+    assert doc["physics_agreement"]["relative_difference"]
     out = figures.fit_report(tmp_path / "nlem.json", tmp_path / "r.png", paths)
-    assert out.stat().st_size > 10000  # three panels drawn
+    assert out.stat().st_size > 10000  # four panels drawn
+
