@@ -133,18 +133,17 @@ def _step1(ws, wf, v, uv, dt, pk, ks, xi, c2c):
     cf = pk[P_F_FAST]
     cs = 1.0 - cf
     b = pk[P_CAP_SAT]
-    if b > 0.0:
+    if b > 0.0:  # supply-limited capture of the deep (slow) traps
         ns = _capture_limited1(ws, pk[P_K_SLOW] * drive, pk[P_TAU_SLOW], cs, b, dt)
-        nf = _capture_limited1(wf, pk[P_K_FAST] * drive, pk[P_TAU_FAST], cf, b, dt)
     else:
         k = pk[P_K_SLOW] * drive
         a = k + 1.0 / pk[P_TAU_SLOW]
         xinf = k * cs / a
         ns = xinf + (ws - xinf) * math.exp(-a * dt)
-        k = pk[P_K_FAST] * drive
-        a = k + 1.0 / pk[P_TAU_FAST]
-        xinf = k * cf / a
-        nf = xinf + (wf - xinf) * math.exp(-a * dt)
+    k = pk[P_K_FAST] * drive
+    a = k + 1.0 / pk[P_TAU_FAST]
+    xinf = k * cf / a
+    nf = xinf + (wf - xinf) * math.exp(-a * dt)
     fac = 1.0 + c2c * xi
     ns = min(max(ws + (ns - ws) * fac, 0.0), cs)
     nf = min(max(wf + (nf - wf) * fac, 0.0), cf)

@@ -81,7 +81,8 @@ class NLEMParams:
     tau_slow: float = 80.0
     """Thermal emission time of the deep traps [s] (retention, natural decay ~72 s)."""
     cap_sat: float = 0.0
-    """Supply-limited share ``b`` of the trap capture [1], in [0, 1). With ``y = C - x`` the
+    """Supply-limited share ``b`` of the deep (slow) traps' capture [1], in [0, 1); the
+    shallow (fast) traps capture first-order. With ``y = C - x`` the
     empty sites of a population of capacity ``C`` and ``k`` its capture rate, capture is
     ``dy/dt = -k y / ((1 - b) + b y / C)``: ``b = 0`` is first-order capture (every empty
     trap captures independently, ``-k y``; the presets); ``b -> 1`` is capture limited by

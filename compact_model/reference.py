@@ -17,8 +17,9 @@ Equations (``p`` = :class:`~compact_model.params.NLEMParams`):
   ``k(V) = ks * k_ref * exp((V - v_ref)/v_cap)`` for V > v_bi, else 0 (pure thermal emission).
   Cycle-to-cycle noise multiplies each population's increment by ``1 + c2c * xi``; the result
   is clamped to ``[0, C]`` (documented clamp, keeps the bounds).
-* Supply-limited capture (``cap_sat = b > 0``): with ``y = C - x`` the empty sites, capture
-  alone is ``dy/dt = -k y/((1 - b) + b y/C)``, solved exactly like the UV erase below
+* Supply-limited capture of the slow population (``cap_sat = b > 0``; the fast one stays
+  first-order): with ``y = C - x`` the empty sites, capture alone is
+  ``dy/dt = -k y/((1 - b) + b y/C)``, solved exactly like the UV erase below
   (``y + kap ln y = y0 + kap ln y0 - (k C/b) t``, ``kap = C (1 - b)/b``); emission is combined
   with it by Strang splitting (half emission, capture, half emission) on sub-steps no longer
   than :data:`CAP_SUBSTEP` (second order: relative error ~1e-6 for 30 ms pulses). ``b = 0``
@@ -169,12 +170,11 @@ def step(ws: np.ndarray, wf: np.ndarray, v: np.ndarray, uv: np.ndarray, dt: floa
     cf = pk[P_F_FAST]
     cs = 1.0 - cf
     b = pk[P_CAP_SAT]
-    if b > 0.0:
+    if b > 0.0:  # supply-limited capture of the deep (slow) traps
         ns = _capture_limited(ws, pk[P_K_SLOW] * drive, pk[P_TAU_SLOW], cs, b, dt)
-        nf = _capture_limited(wf, pk[P_K_FAST] * drive, pk[P_TAU_FAST], cf, b, dt)
     else:
         ns = _relax(ws, pk[P_K_SLOW] * drive, pk[P_TAU_SLOW], cs, dt)
-        nf = _relax(wf, pk[P_K_FAST] * drive, pk[P_TAU_FAST], cf, dt)
+    nf = _relax(wf, pk[P_K_FAST] * drive, pk[P_TAU_FAST], cf, dt)
     fac = 1.0 + c2c * np.asarray(xi, dtype=np.float64)
     ns = np.clip(ws + (ns - ws) * fac, 0.0, cs)
     nf = np.clip(wf + (nf - wf) * fac, 0.0, cf)

@@ -162,11 +162,11 @@ def test_fit_physics_follows_supply_limited_filling():
     # the drift-diffusion stack fills its traps in two pulses, then stops (NL ~0.9); the
     # first-order preset start cannot, the supply-limited start does (issue 5: 10 %)
     base = compact_model.load("paper").params
-    truth = base.replace(cap_sat=0.995, f_fast=0.02, k_slow=17.0, k_fast=17.0, g_max=9.0,
+    truth = base.replace(cap_sat=0.995, f_fast=0.02, k_slow=17.0, k_fast=200.0, g_max=9.0,
                          gamma_l=1.02, eta_max=1.02, w_eta=0.3)
     traces = _supply_limited_traces(truth)
     start = fit.supply_limited_start(base, traces)
-    assert start is not None and start.cap_sat > 0.9
+    assert start is not None and start.cap_sat >= 0.9
     assert start.k_slow == pytest.approx(1.0 / (2 * 0.03), rel=0.05)  # full after 2 pulses
     p, rep = fit.fit_physics(traces, base=base, max_nfev=20)
     assert rep["start"] == "supply_limited"
