@@ -19,13 +19,15 @@ replacements are plain arithmetic and bit manipulation, so LLVM vectorises them 
 
 * pow (float64, ``y**gamma`` for ``1 <= y < 2**7.5``, :func:`fpow_ge1`): the same
   exponent/mantissa split as log, ``y = 2**k m``, then ``y**gamma = 2**(k gamma) m**gamma``
-  with ``2**(k gamma)`` picked from an 8-entry table by compare/select and ``m**gamma`` a
-  degree-17 polynomial in ``u = (m-1)/(m+1)`` (|u| <= 0.1716; ``m**gamma = ((1+u)/(1-u))**gamma``
-  is analytic for |u| < 1, so its Chebyshev interpolant converges like 5.8**-degree). The
-  table and coefficients depend on gamma only; :func:`pow_table` builds them once per gamma
-  (cached) and checks the polynomial on a dense grid against numpy (:data:`POW_TOL`). One
-  division and 18 FMAs replace log + exp (about 35 FMAs and a division): the fused kernel's
-  float64 light factor ``g**gamma_l`` (see :mod:`compact_model.kernels`).
+  with ``2**(k gamma)`` picked from a small table by compare/select and ``m**gamma`` a
+  degree-13 or -17 polynomial in ``u = (m-1)/(m+1)`` (|u| <= 0.1716;
+  ``m**gamma = ((1+u)/(1-u))**gamma`` is analytic for |u| < 1, so its Chebyshev interpolant
+  converges like 5.8**-degree). The 4- or 8-entry table and the coefficients depend on gamma
+  and the range only; :func:`pow_table` builds them once (cached), picking the smallest
+  degree and table that suffice, and checks the polynomial on a dense grid against numpy
+  (:data:`POW_TOL`). One division and 14-18 FMAs replace log + exp (about 35 FMAs and a
+  division): the fused kernel's float64 light factor ``g**gamma_l`` (see
+  :mod:`compact_model.kernels`).
 
 The float64 versions are within a few ulp of numpy (tests: 1e-15 relative; pow: 2e-14), so
 the kernels agree with the numpy reference to 1e-12; the float32 versions are within a few
@@ -166,26 +168,34 @@ def flog32(y):
     return e * _LN2_HI_F + (_TWO_F * z + (_TWO_F * z * t * s + e * _LN2_LO_F))
 
 
-#: Degree of the m**gamma polynomial and size of the 2**(k gamma) table of :func:`fpow_ge1`
-#: (so ``y < 2**(POW_K - 0.5)``).
-POW_DEG = 17
-POW_K = 8
-#: Largest relative error of :func:`fpow_ge1` that :func:`pow_table` accepts (measured
-#: 4e-15 for gamma in [1, 3]; the kernels need 1e-12).
+#: Degrees of the m**gamma polynomial tried in order (the first within :data:`POW_TOL` is
+#: used: 13 for gamma near 1, 17 up to gamma = 3) and sizes of the 2**(k gamma) table (the
+#: smallest with ``y_max < 2**(K - 0.5)``); :func:`fpow_ge1` is compiled for each pair, so
+#: the fused kernel does no more work than its parameters need.
+POW_DEGS = (13, 17)
+POW_KS = (4, 8)
+#: Largest table: ``y < 2**(POW_K - 0.5)``.
+POW_K = POW_KS[-1]
+#: Largest relative error of :func:`fpow_ge1` that :func:`pow_table` accepts (measured:
+#: degree 17 4e-15 for gamma in [1, 3], degree 13 1.3e-14 at gamma 1.14; the kernels need
+#: 1e-12).
 POW_TOL = 2e-14
 #: |u| bound of fpow_ge1's polynomial: u = (m-1)/(m+1) for m in [sqrt(1/2), sqrt(2)].
 _POW_U0 = (math.sqrt(2.0) - 1.0) / (math.sqrt(2.0) + 1.0)
 
 
 @functools.lru_cache(maxsize=64)
-def pow_table(gamma: float, y_max: float) -> np.ndarray | None:
+def pow_table(gamma: float, y_max: float
+              ) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
     """Constants of :func:`fpow_ge1` for ``y**gamma`` on ``[1, y_max]``.
 
     Returns:
-        ``POW_DEG + 1`` monomial coefficients of ``m**gamma`` in ``u = (m-1)/(m+1)`` (Chebyshev
-        interpolant on ``|u| <= 0.1716``), then ``2**(k gamma)`` for ``k = 0..POW_K-1``
-        (float64, length 26); ``None`` when ``y_max >= 2**(POW_K - 0.5)`` (beyond the table) or
-        the polynomial misses :data:`POW_TOL` on a dense grid (callers then use exp/log).
+        ``(qp, qt)``: the monomial coefficients of ``m**gamma`` in ``u = (m-1)/(m+1)``
+        (Chebyshev interpolant on ``|u| <= 0.1716`` of the first degree in :data:`POW_DEGS`
+        within :data:`POW_TOL` on a dense grid) and ``2**(k gamma)`` for ``k = 0..K-1`` (the
+        first ``K`` in :data:`POW_KS` with ``y_max < 2**(K - 0.5)``), as tuples of floats;
+        ``None`` when ``y_max >= 2**(POW_K - 0.5)`` (beyond the table) or no degree meets
+        :data:`POW_TOL` (callers then use exp/log).
     """
     if not (np.isfinite(gamma) and np.isfinite(y_max)) or y_max >= 2.0 ** (POW_K - 0.5):
         return None
@@ -195,43 +205,83 @@ def pow_table(gamma: float, y_max: float) -> np.ndarray | None:
     def f(x):  # m**gamma as a function of x = u/U0 in [-1, 1]
         return np.exp(2.0 * gamma * np.arctanh(_POW_U0 * x))
 
-    c = cheb.cheb2poly(cheb.chebinterpolate(f, POW_DEG)) / _POW_U0 ** np.arange(POW_DEG + 1)
     u = np.linspace(-_POW_U0, _POW_U0, 20001)
-    err = float(np.max(np.abs(poly.polyval(u, c) / f(u / _POW_U0) - 1.0)))
-    if not err <= POW_TOL:
+    exact = f(u / _POW_U0)
+    for deg in POW_DEGS:
+        c = cheb.cheb2poly(cheb.chebinterpolate(f, deg)) / _POW_U0 ** np.arange(deg + 1)
+        if float(np.max(np.abs(poly.polyval(u, c) / exact - 1.0))) <= POW_TOL:
+            break
+    else:
         return None
-    t = [math.pow(2.0, k * gamma) for k in range(POW_K)]
-    return np.array([*c, *t], dtype=np.float64)
+    k = next(k for k in POW_KS if y_max < 2.0 ** (k - 0.5))
+    return (tuple(float(x) for x in c), tuple(math.pow(2.0, j * gamma) for j in range(k)))
 
 
 @nb.njit(**_JIT)
-def fpow_ge1(y, q):
-    """``y**gamma`` in float64 for ``1 <= y < 2**7.5`` (no check), ``q`` the 26 constants of
-    :func:`pow_table` as a tuple (module docstring)."""
-    b = np.float64(y).view(np.uint64)
-    tmp = b + _U_ADJ  # as flog: y = 2**k m, m in [sqrt(1/2), sqrt(2))
-    e = np.uint64((tmp >> _U_52) | _U_MAGIC).view(np.float64) - _EXP_MAGIC  # k as a float
-    m = np.uint64(b - (tmp & _U_EXP) + _U_ONE).view(np.float64)
-    u = (m - 1.0) / (m + 1.0)
+def _poly13(u, q):
+    u2 = u * u
+    u4 = u2 * u2
+    return (((q[0] + q[1] * u) + (q[2] + q[3] * u) * u2)
+            + ((q[4] + q[5] * u) + (q[6] + q[7] * u) * u2) * u4) \
+        + (((q[8] + q[9] * u) + (q[10] + q[11] * u) * u2) + (q[12] + q[13] * u) * u4) * (u4 * u4)
+
+
+@nb.njit(**_JIT)
+def _poly17(u, q):
     u2 = u * u
     u4 = u2 * u2
     u8 = u4 * u4
-    # Estrin form of the degree-17 polynomial (short dependency chains)
-    p = ((((q[0] + q[1] * u) + (q[2] + q[3] * u) * u2)
-          + ((q[4] + q[5] * u) + (q[6] + q[7] * u) * u2) * u4)
-         + (((q[8] + q[9] * u) + (q[10] + q[11] * u) * u2)
-            + ((q[12] + q[13] * u) + (q[14] + q[15] * u) * u2) * u4) * u8) \
+    return ((((q[0] + q[1] * u) + (q[2] + q[3] * u) * u2)
+             + ((q[4] + q[5] * u) + (q[6] + q[7] * u) * u2) * u4)
+            + (((q[8] + q[9] * u) + (q[10] + q[11] * u) * u2)
+               + ((q[12] + q[13] * u) + (q[14] + q[15] * u) * u2) * u4) * u8) \
         + (q[16] + q[17] * u) * (u8 * u8)
-    # 2**(k gamma) by compare/select (vectorises to blends; k >= 0 since y >= 1)
-    t = q[18]
-    t = q[19] if e > 0.5 else t
-    t = q[20] if e > 1.5 else t
-    t = q[21] if e > 2.5 else t
-    t = q[22] if e > 3.5 else t
-    t = q[23] if e > 4.5 else t
-    t = q[24] if e > 5.5 else t
-    t = q[25] if e > 6.5 else t
-    return t * p
+
+
+# 2**(k gamma) by compare/select (vectorises to blends; k >= 0 since y >= 1)
+@nb.njit(**_JIT)
+def _tab4(e, q):
+    t = q[0]
+    t = q[1] if e > 0.5 else t
+    t = q[2] if e > 1.5 else t
+    return q[3] if e > 2.5 else t
+
+
+@nb.njit(**_JIT)
+def _tab8(e, q):
+    t = q[0]
+    t = q[1] if e > 0.5 else t
+    t = q[2] if e > 1.5 else t
+    t = q[3] if e > 2.5 else t
+    t = q[4] if e > 3.5 else t
+    t = q[5] if e > 4.5 else t
+    t = q[6] if e > 5.5 else t
+    return q[7] if e > 6.5 else t
+
+
+def fpow_ge1(y, qp, qt):
+    """``y**gamma`` in float64 for ``1 <= y < 2**(len(qt) - 0.5)`` (no check), ``(qp, qt)``
+    from :func:`pow_table` (module docstring). Numba only: compiled per table shape."""
+    raise NotImplementedError("fpow_ge1 is for Numba-compiled code; use pow_ge1() in Python")
+
+
+@overload(fpow_ge1, inline="always")
+def _fpow_ge1(y, qp, qt):
+    polys = {POW_DEGS[0] + 1: _poly13, POW_DEGS[1] + 1: _poly17}
+    tabs = {POW_KS[0]: _tab4, POW_KS[1]: _tab8}
+    poly, tab = polys.get(getattr(qp, "count", -1)), tabs.get(getattr(qt, "count", -1))
+    if poly is None or tab is None:
+        raise TypeError(f"fpow_ge1: qp must hold {list(polys)} and qt {list(tabs)} floats, "
+                        f"got {qp}, {qt}")
+
+    def impl(y, qp, qt):
+        b = np.float64(y).view(np.uint64)
+        tmp = b + _U_ADJ  # as flog: y = 2**k m, m in [sqrt(1/2), sqrt(2))
+        e = np.uint64((tmp >> _U_52) | _U_MAGIC).view(np.float64) - _EXP_MAGIC  # k, a float
+        m = np.uint64(b - (tmp & _U_EXP) + _U_ONE).view(np.float64)
+        return tab(e, qt) * poly((m - 1.0) / (m + 1.0), qp)
+
+    return impl
 
 
 def exp_any(x):
@@ -251,18 +301,18 @@ def log_any(y):
     raise NotImplementedError("log_any is for Numba-compiled code; use log() in Python")
 
 
-def pow_any(y, gamma, q):
+def pow_any(y, gamma, qp, qt):
     """``y**gamma`` for ``y >= 1`` in the argument's precision: float64 :func:`fpow_ge1` with
-    the :func:`pow_table` tuple ``q`` (``y < 2**7.5``); float32 ``exp(gamma ln y)`` with
-    :func:`fexp32_in_range` and :func:`flog32` (``q`` unused; ``gamma ln y <= 88``)."""
+    the :func:`pow_table` tuples ``qp``, ``qt``; float32 ``exp(gamma ln y)`` with
+    :func:`fexp32_in_range` and :func:`flog32` (``qp``, ``qt`` unused; ``gamma ln y <= 88``)."""
     raise NotImplementedError("pow_any is for Numba-compiled code; use pow_ge1() in Python")
 
 
 @overload(pow_any, inline="always")
-def _pow_any(y, gamma, q):
+def _pow_any(y, gamma, qp, qt):
     if y == types.float32:
-        return lambda y, gamma, q: fexp32_in_range(gamma * flog32(y))
-    return lambda y, gamma, q: fpow_ge1(y, q)
+        return lambda y, gamma, qp, qt: fexp32_in_range(gamma * flog32(y))
+    return lambda y, gamma, qp, qt: fpow_ge1(y, qp, qt)
 
 
 @overload(exp_any, inline="always")
@@ -311,9 +361,9 @@ def _vlog32(x, out):
 
 
 @nb.njit(cache=True, fastmath={"contract"})
-def _vpow(y, q, out):
+def _vpow(y, qp, qt, out):
     for i in range(y.size):
-        out[i] = fpow_ge1(y[i], q)
+        out[i] = fpow_ge1(y[i], qp, qt)
 
 
 def pow_ge1(y: np.ndarray, gamma: float) -> np.ndarray:
@@ -329,13 +379,8 @@ def pow_ge1(y: np.ndarray, gamma: float) -> np.ndarray:
     if q is None:
         raise ValueError(f"gamma = {gamma!r}: no polynomial within POW_TOL = {POW_TOL:g}")
     out = np.empty_like(y)
-    _vpow(y.ravel(), as_tuple(q), out.ravel())
+    _vpow(y.ravel(), *q, out.ravel())
     return out
-
-
-def as_tuple(q: np.ndarray) -> tuple[float, ...]:
-    """:func:`pow_table`'s constants as the tuple :func:`fpow_ge1` takes."""
-    return tuple(float(x) for x in q)
 
 
 def exp(x: np.ndarray) -> np.ndarray:

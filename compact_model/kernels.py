@@ -21,12 +21,10 @@ import math
 
 import numba as nb
 import numpy as np
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from compact_model.fastmath import (
     EXP_RANGE,
     EXP_RANGE_F32,
-    POW_DEG,
     POW_K,
     exp_in_range,
     fexp,
@@ -59,11 +57,6 @@ from compact_model.params import (
     P_W_ETA,
 )
 from compact_model.reference import CAP_SUBSTEP, NEWTON_MAX, NEWTON_TOL
-
-#: Number of :func:`compact_model.fastmath.pow_table` constants appended to the fused kernel's
-#: per-call constants (after the first :data:`N_FUSED_BASE`).
-N_POW = POW_DEG + 1 + POW_K
-N_FUSED_BASE = 16
 
 #: Device count from which the ``parallel=True`` builds are used.
 PARALLEL_MIN = 200_000
@@ -193,15 +186,16 @@ def _step_kernel(ws, wf, v, uv, dt, pk, ks, xi, c2c, out_s, out_f):
 
 
 def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
-                      dtype=np.float64) -> np.ndarray:
+                      dtype=np.float64
+                      ) -> tuple[np.ndarray, tuple[float, ...], tuple[float, ...]]:
     """Per-call constants of the fused pulse+read kernel (voltage shared by all devices).
 
     Every factor that does not depend on the device (capture drive, decay factors, fixed
     points, voltage terms of I and L) is computed once here in float64 and handed to the
     kernel in the state's dtype, so a float32 state runs entirely in float32 arithmetic.
-    Order: xs, es, cs, xf, ef, cf, g_max-1, ci, leak, la, gamma_l, lb, 1/w_eta, 0, 1, exp_lo,
-    then the :data:`N_POW` constants of ``g**gamma_l`` (:func:`fused_pow_table`; zeros for
-    float32 states, which use exp/log), where
+    Returns ``(c, qp, qt)``: ``c`` = xs, es, cs, xf, ef, cf, g_max-1, ci, leak, la, gamma_l,
+    lb, 1/w_eta, 0, 1, exp_lo; ``qp``, ``qt`` the constants of ``g**gamma_l``
+    (:func:`fused_pow_table`; ``(0.0,)`` for float32 states, which use exp/log), where
     ``L = g**gamma_l (la - lb exp(-w/w_eta))``: ``la = cl (1 + eta_k)``, ``lb = cl eta_k`` with
     ``cl`` the light's voltage factor and ``eta_k = (eta_max - 1)/(1 - exp(-1/w_eta))``.
 
@@ -237,28 +231,31 @@ def pulse_read_consts(v: float, dt: float, v_read: float, pk: np.ndarray,
         raise ValueError(f"gamma_l ln(g_max) = {top:g}: the light factor g**gamma_l overflows "
                          f"{np.dtype(dtype).name} (must be <= {hi:g})")
     if np.dtype(dtype) == np.float32:
-        tab = np.zeros(N_POW)
+        q = ((0.0,), (0.0,))
     else:
-        tab = fused_pow_table(pk)
-        if tab is None:
+        q = fused_pow_table(pk)
+        if q is None:
             raise ValueError(f"g_max = {pk[P_G_MAX]:g}: beyond the fused kernel's g**gamma_l "
                              f"table (g_max < 2**{POW_K - 0.5}); use step() and iv()")
-    return np.array([
+    c = np.array([
         xs, es, cs, xf, ef, cf, pk[P_G_MAX] - 1.0, pk[P_I_REF] * ui ** pk[P_ALPHA_I],
         pk[P_G_LEAK] * v_read, cl * (1.0 + eta_k), pk[P_GAMMA_L], cl * eta_k, 1.0 / we, 0.0,
-        1.0, lo, *tab], dtype=dtype)
+        1.0, lo], dtype=dtype)
+    return c, *q
 
 
-def fused_pow_table(pk: np.ndarray) -> np.ndarray | None:
-    """Constants of ``g**gamma_l`` on ``[1, g_max]`` for the float64 fused kernel
+def fused_pow_table(pk: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+    """Constants ``(qp, qt)`` of ``g**gamma_l`` on ``[1, g_max]`` for the float64 fused kernel
     (:func:`compact_model.fastmath.pow_table`, cached per parameter pair), or None."""
     return pow_table(float(pk[P_GAMMA_L]), float(pk[P_G_MAX]))
 
 
-def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
+def _pulse_read_kernel(ws, wf, c, qp, qt, out_s, out_f, out_i, out_l):
     """Fused pulse update + read of I and L (the benchmark's unit of work).
 
-    ``c`` comes from :func:`pulse_read_consts`, in the dtype of the states; per device remain
+    ``c``, ``qp``, ``qt`` come from :func:`pulse_read_consts` (``c`` in the dtype of the
+    states; the tuples' lengths select the compiled power, the smallest that suffices for
+    gamma_l and g_max); per device remain
     two affine updates, one exp and one power ``g**gamma_l`` (the vectorisable versions of
     :mod:`compact_model.fastmath`, in the states' precision: float64 the table-and-polynomial
     :func:`~compact_model.fastmath.fpow_ge1`, float32 exp(gamma ln g) in 8 lanes of float32
@@ -270,7 +267,6 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
     xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
     gm1, ci, leak, la, gam, lb, iwe, zero, one, elo = (c[6], c[7], c[8], c[9], c[10], c[11],
                                                       c[12], c[13], c[14], c[15])
-    q = to_fixed_tuple(c[N_FUSED_BASE:], N_POW)
     for i in nb.prange(n):
         ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
         nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
@@ -279,10 +275,10 @@ def _pulse_read_kernel(ws, wf, c, out_s, out_f, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = pow_any(g, gam, q) * (la - lb * exp_in_range(max(-w * iwe, elo)))
+        out_l[i] = pow_any(g, gam, qp, qt) * (la - lb * exp_in_range(max(-w * iwe, elo)))
 
 
-def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
+def _pulse_read_inplace_kernel(ws, wf, c, qp, qt, out_i, out_l):
     """:func:`_pulse_read_kernel` with the states updated in place (``ws``, ``wf`` are read
     and written at the same index, so LLVM vectorises without an overlap check and the state
     cache lines are written back without a separate read-for-ownership)."""
@@ -290,7 +286,6 @@ def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
     xs, es, cs, xf, ef, cf = c[0], c[1], c[2], c[3], c[4], c[5]
     gm1, ci, leak, la, gam, lb, iwe, zero, one, elo = (c[6], c[7], c[8], c[9], c[10], c[11],
                                                       c[12], c[13], c[14], c[15])
-    q = to_fixed_tuple(c[N_FUSED_BASE:], N_POW)
     for i in nb.prange(n):
         ns = min(max(xs + (ws[i] - xs) * es, zero), cs)
         nf = min(max(xf + (wf[i] - xf) * ef, zero), cf)
@@ -299,7 +294,7 @@ def _pulse_read_inplace_kernel(ws, wf, c, out_i, out_l):
         w = ns + nf
         g = one + gm1 * w
         out_i[i] = ci * g + leak
-        out_l[i] = pow_any(g, gam, q) * (la - lb * exp_in_range(max(-w * iwe, elo)))
+        out_l[i] = pow_any(g, gam, qp, qt) * (la - lb * exp_in_range(max(-w * iwe, elo)))
 
 
 def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: float,
@@ -326,12 +321,12 @@ def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: floa
         out[2][...], out[3][...] = iv(np.array([float(v_read)]), out[0] + out[1], pk, one,
                                       ws.size)
         return out
-    c = pulse_read_consts(v, dt, v_read, pk, ws.dtype)
+    c, qp, qt = pulse_read_consts(v, dt, v_read, pk, ws.dtype)
     if out[0] is ws and out[1] is wf:
         pick(pulse_read_inplace_serial, pulse_read_inplace_parallel, ws.size)(
-            ws, wf, c, out[2], out[3])
+            ws, wf, c, qp, qt, out[2], out[3])
     else:
-        pick(pulse_read_serial, pulse_read_parallel, ws.size)(ws, wf, c, *out)
+        pick(pulse_read_serial, pulse_read_parallel, ws.size)(ws, wf, c, qp, qt, *out)
     return out
 
 

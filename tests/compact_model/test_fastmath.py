@@ -40,5 +40,14 @@ def test_pow_matches_numpy_over_the_fit_range():
     for gamma in (1.0, 1.1412719650167942, 2.0, 3.0):
         np.testing.assert_allclose(fastmath.pow_ge1(y, gamma), y ** gamma, rtol=2e-14)  # POW_TOL
     assert fastmath.pow_table(1.3, 2.0 ** 7.5) is None  # beyond the 2**(k gamma) table
+    # the smallest polynomial and table that suffice: degree 13 and 4 entries for the paper
+    # preset (gamma_l 1.14, g_max 8.4), degree 17 and 8 entries for gamma 3 up to 100
+    qp, qt = fastmath.pow_table(1.1412719650167942, 8.44)
+    assert (len(qp), len(qt)) == (14, 4)
+    qp, qt = fastmath.pow_table(3.0, 100.0)
+    assert (len(qp), len(qt)) == (18, 8)
+    y = np.linspace(1.0, 8.44, 5001)
+    np.testing.assert_allclose(fastmath.pow_ge1(y, 1.1412719650167942), y ** 1.1412719650167942,
+                               rtol=2e-14)
     with pytest.raises(ValueError, match="y must lie"):
         fastmath.pow_ge1(np.array([0.5]), 1.3)
