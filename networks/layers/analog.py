@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from networks.layers import kernels
 from networks.layers.device import DeviceCurves, device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
 from networks.layers.quant import (
@@ -30,6 +32,7 @@ from networks.layers.quant import (
     lut_quantize_sym,
     predistort_table,
     quantize_uniform,
+    scratch,
     snap_to_grid,
     straight_through,
     straight_through_bias,
@@ -49,6 +52,20 @@ def _bank(like: torch.Tensor) -> torch.Tensor:
     return _BANKS[key]
 
 
+_CPU32 = torch.empty(0)
+
+
+def _bank_np() -> np.ndarray:
+    """The float32 CPU bank as a numpy array (shares memory with :func:`_bank`)."""
+    global _BANK_NP
+    if _BANK_NP is None:
+        _BANK_NP = _bank(_CPU32).numpy()
+    return _BANK_NP
+
+
+_BANK_NP: np.ndarray | None = None
+
+
 class NoiseSource:
     """Seeded per-layer generator; keeps a CPU master and one generator per accelerator.
 
@@ -61,6 +78,8 @@ class NoiseSource:
         self.seed = int(seed)
         self.cpu = torch.Generator().manual_seed(self.seed)
         self.dev: torch.Generator | None = None
+        self.epoch = 0
+        """Bumped by :meth:`load` (keys of caches that depend on the generator state)."""
 
     def randn(self, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
         """Standard normal noise of ``shape`` on ``like``'s device and dtype."""
@@ -79,6 +98,13 @@ class NoiseSource:
         off = int(torch.randint(0, _BANK_SIZE - n + 1, (1,), generator=self.cpu))
         return _bank(like)[off:off + n].view(shape)
 
+    def fast_randn_np(self, n: int) -> np.ndarray:
+        """:meth:`fast_randn` of ``n`` float32 CPU samples as a flat numpy array (same draw)."""
+        if n > _BANK_SIZE // 2:
+            return self.randn(torch.Size((n,)), _CPU32).numpy()
+        off = int(torch.randint(0, _BANK_SIZE - n + 1, (1,), generator=self.cpu))
+        return _bank_np()[off:off + n]
+
     def state(self) -> dict[str, Any]:
         """Serialisable state (seed and generator states)."""
         return {"seed": self.seed, "cpu": self.cpu.get_state(),
@@ -88,6 +114,7 @@ class NoiseSource:
     def load(self, st: dict[str, Any]) -> None:
         """Restore :meth:`state` output."""
         self.seed = int(st["seed"])
+        self.epoch += 1
         self.cpu.set_state(st["cpu"])
         self.dev = None
         if st.get("dev") is not None and torch.device(st["dev_name"]).type != "cpu":
@@ -153,6 +180,8 @@ class _AnalogMixin:
             self.register_buffer("in_sym", symmetric_table(self.in_table), persistent=False)
         self._wq_key: tuple[Any, ...] | None = None
         self._wq: tuple[torch.Tensor, float] | None = None
+        self._w_snap: torch.Tensor | None = None
+        self._train_epoch = 0
         self.noise = NoiseSource(hw.next_seed())
         attach_noise_state(self)  # type: ignore[arg-type]
         w = self.weight
@@ -193,43 +222,81 @@ class _AnalogMixin:
         hw = self.hw
         assert hw is not None
         if not self.training:
-            if not bool(self.programmed):
-                self.program()
-            return self.programmed_weight()
+            return self._eval_weight()
         w = self.weight
         if not hw.quantize_weights and hw.prog_noise <= 0:
             return w
-        with torch.no_grad():
-            q0, ws = self._quantized_weight()
-            if hw.prog_noise > 0:
-                q = torch.add(q0, self.noise.fast_randn(w.shape, w),
-                              alpha=math.sqrt(2.0) * hw.prog_noise * ws)
-            else:
-                q = q0.detach()  # fresh alias: the cached tensor itself never enters a graph
+        q = self._train_weight()[0].detach()  # fresh alias: the cache never enters a graph
         return straight_through(w, q)
 
-    def _quantized_weight(self) -> tuple[torch.Tensor, float]:
-        """Noise-free quantised weight and its full scale, cached until ``weight`` changes.
+    def _eval_weight(self) -> torch.Tensor:
+        """Weight read from the programmed pairs (programming them first if needed)."""
+        if not bool(self.programmed):
+            self.program()
+        return self.programmed_weight()
 
-        The key is the parameter's version counter (bumped by every in-place update: optimiser
-        steps, ``copy_``, ``load_state_dict``) with its storage, device and dtype, so the level
-        table is looked up once per optimiser step, however many forwards run in between.
+    def _train_weight(self) -> tuple[torch.Tensor, float]:
+        """Programmed (quantised + programming noise) training weight and its full scale.
+
+        The array is programmed once per weight value: the result is cached until ``weight``
+        changes, the generators are restored (``load_state_dict``) or the layer is switched to
+        training mode again. A change is seen by the parameter's version counter (bumped by
+        optimiser steps, ``copy_``, ``load_state_dict``) and, for writes that bypass it (fused
+        optimisers, ``.data``), by comparing the weight with the snapshot taken when it was
+        programmed (one pass over the weight, much cheaper than re-programming it).
         """
         hw = self.hw
         assert hw is not None
         w = self.weight
-        key = (w._version, w.data_ptr(), w.device, w.dtype, w.shape, self.w_sym.data_ptr())
-        if self._wq is None or self._wq_key != key:
-            with torch.no_grad():
-                ws_t = absmax(w)
+        key = (w._version, w.data_ptr(), w.device, w.dtype, w.shape, self.w_sym.data_ptr(),
+               self.noise.epoch, self._train_epoch)
+        if self._wq is not None and self._wq_key == key:
+            snap, wd = self._w_snap, w.detach()
+            if kernels.same_bits(snap, wd) if kernels.fusable(snap, wd) \
+                    else torch.equal(snap, wd):
+                return self._wq
+        with torch.no_grad():
+            wd = w.detach()
+            if hw.quantize_weights and kernels.fusable(wd, self.w_sym):
+                ws32 = kernels.absmax32(wd)
+                ws = float(ws32)
+                alpha = math.sqrt(2.0) * hw.prog_noise * ws  # difference of two devices
+                sym = self.w_sym
+                n = (sym.numel() - 1) // 2
+                q = torch.empty(wd.shape)
+                kernels.lut_kernel(
+                    kernels.flat(wd), F32(n) / ws32, kernels.flat(sym), n, ws32,
+                    scratch(wd.numel(), torch.int32, wd.device).numpy(),
+                    self.noise.fast_randn_np(wd.numel()) if hw.prog_noise > 0 else kernels.EMPTY,
+                    F32(alpha), kernels.flat(q))
+            else:
+                ws_t = absmax(wd)
                 ws = float(ws_t)
-                q = lut_quantize_sym(w, ws_t, self.w_sym) if hw.quantize_weights else w.clone()
-            self._wq, self._wq_key = (q, ws), key
-        return self._wq
+                alpha = math.sqrt(2.0) * hw.prog_noise * ws  # difference of two devices
+                noise = self.noise.fast_randn(w.shape, w) if hw.prog_noise > 0 else None
+                if hw.quantize_weights:
+                    q = lut_quantize_sym(wd, ws_t, self.w_sym, noise=noise, alpha=alpha)
+                elif noise is not None:
+                    q = torch.add(wd, noise, alpha=alpha)
+                else:
+                    q = wd.clone()
+            snap = self._w_snap
+            if snap is not None and snap.shape == wd.shape and snap.dtype == wd.dtype \
+                    and snap.device == wd.device:
+                if kernels.fusable(snap, wd):
+                    np.copyto(kernels.flat(snap), kernels.flat(wd))  # serial, no thread hand-off
+                else:
+                    snap.copy_(wd)
+            else:
+                self.__dict__["_w_snap"] = wd.clone()
+        d = self.__dict__  # plain attributes: skip nn.Module.__setattr__ (hot path)
+        d["_wq"], d["_wq_key"] = (q, ws), key
+        return d["_wq"]
 
     def train(self, mode: bool = True) -> Any:  # noqa: D102 - nn.Module API
         if mode and getattr(self, "hw", None) is not None:
             self.programmed.fill_(False)
+            self._train_epoch += 1  # re-program the training weights too
         return super().train(mode)  # type: ignore[misc]
 
     # --- signal chain ----------------------------------------------------------------------
@@ -242,13 +309,18 @@ class _AnalogMixin:
         if hw.dac_bits <= 0:
             return x
         with torch.no_grad():
-            if self._in_mode == "predistort":
-                q = lut_quantize_sym(x, xs, self.in_sym)
-            else:
-                k = float(2 ** (hw.dac_bits - 1) - 1)
-                q = x * (k / xs)
-                q.round_().mul_(xs / k)
+            q = self._dac_codes(x, xs)
         return straight_through(x, q)
+
+    def _dac_codes(self, x: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        """Straight-through DAC output (pre-distorted LUT or uniform codes): a fresh tensor."""
+        hw = self.hw
+        assert hw is not None
+        if self._in_mode == "predistort":
+            return lut_quantize_sym(x, xs, self.in_sym)
+        k = float(2 ** (hw.dac_bits - 1) - 1)
+        q = x * (k / xs)
+        return q.round_().mul_(xs / k)
 
     def _adc(self, y: torch.Tensor, bias_dim: int) -> torch.Tensor:
         """Output after read noise and ADC (saturating at the noise-free full scale) + bias."""
@@ -262,25 +334,132 @@ class _AnalogMixin:
             shape[bias_dim] = -1
             return y + bias.view(shape)
         with torch.no_grad():
-            ys = absmax(y)
-            if hw.adc_bits > 0:
-                k = float(2 ** (hw.adc_bits - 1) - 1)
-                q = y * (k / ys)
-                if hw.read_noise > 0:
-                    q.add_(self.noise.fast_randn(y.shape, y), alpha=hw.read_noise * k)
-                    q.clamp_(-k, k)
-                q.round_().mul_(ys / k)
+            q = y.clone()
+            if hw.adc_bits > 0 and kernels.fusable(q):
+                self._adc_cpu(q, None, bias_dim)
             else:
-                q = y + self.noise.fast_randn(y.shape, y) * (hw.read_noise * ys)
+                self._adc_(q, None, bias_dim)
         if bias is None:
             return straight_through(y, q)
         return straight_through_bias(y, q, bias, bias_dim)
 
+    def _adc_(self, y: torch.Tensor, bias: torch.Tensor | None, bias_dim: int) -> None:
+        """In place on a fresh no-grad ``y``: read noise, ADC and (if given) the digital bias."""
+        hw = self.hw
+        assert hw is not None
+        if hw.read_noise <= 0 and hw.adc_bits <= 0:
+            if bias is not None:
+                shape = [1] * y.dim()
+                shape[bias_dim] = -1
+                y.add_(bias.detach().view(shape))
+            return
+        ys = absmax(y)
+        if hw.adc_bits > 0:
+            k = float(2 ** (hw.adc_bits - 1) - 1)
+            s1 = k / ys
+            noise = self.noise.fast_randn(y.shape, y) if hw.read_noise > 0 else None
+            q = y.mul_(s1)
+            if noise is not None:
+                q.add_(noise, alpha=hw.read_noise * k)
+            q.clamp_(-k, k).round_().mul_(ys / k)
+        else:
+            y.add_(self.noise.fast_randn(y.shape, y) * (hw.read_noise * ys))
+        if bias is not None:
+            shape = [1] * y.dim()
+            shape[bias_dim] = -1
+            y.add_(bias.detach().view(shape))
+
     def _analog(self, x: torch.Tensor, op: Any, bias_dim: int) -> torch.Tensor:
         """DAC → crossbar ``op`` → ADC → + digital bias (along ``bias_dim`` of the output)."""
-        xs = absmax(x)
-        return self._adc(op(self._dac(x, xs), self.effective_weight()), bias_dim)
+        if self._in_mode == "raw":  # the DAC has a true derivative: composable autograd path
+            xs = absmax(x)
+            return self._adc(op(self._dac(x, xs), self.effective_weight()), bias_dim)
+        hw = self.hw
+        assert hw is not None
+        if not self.training:
+            w_in, wq = None, self._eval_weight()
+        elif not hw.quantize_weights and hw.prog_noise <= 0:
+            w_in, wq = self.weight, self.weight.detach()
+        else:
+            w_in, wq = self.weight, self._train_weight()[0]
+        return _Crossbar.apply(x, w_in, self.bias, wq, self)
 
+    def _crossbar_forward(self, x: torch.Tensor, wq: torch.Tensor,
+                          bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """No-grad forward of the whole chain; returns ``(output, DAC output)``."""
+        hw = self.hw
+        assert hw is not None
+        if hw.dac_bits <= 0:
+            xq = x
+        elif kernels.fusable(x, wq, self.in_sym if self._in_mode == "predistort" else x):
+            xq = self._dac_cpu(x, kernels.absmax32(x), torch.empty(x.numel()))
+        else:
+            xq = self._dac_codes(x, absmax(x))
+        y = self._op(xq, wq)
+        bias_dim = self._bias_dim(y)
+        if (hw.adc_bits > 0 and kernels.fusable(y)
+                and (bias is None or kernels.fusable(bias))):
+            self._adc_cpu(y, bias, bias_dim)
+        else:
+            self._adc_(y, bias, bias_dim)
+        return y, xq
+
+    def _dac_cpu(self, x: torch.Tensor, xs: np.float32, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`_dac_codes` as one kernel into ``out`` (flat, ``x.numel()`` elements;
+        contiguous float32 CPU tensors); returns ``out`` shaped as ``x``. Same values."""
+        hw = self.hw
+        assert hw is not None
+        if self._in_mode == "predistort":
+            sym = self.in_sym
+            n = (sym.numel() - 1) // 2
+            kernels.lut_kernel(kernels.flat(x), F32(n) / xs, kernels.flat(sym), n, xs,
+                               scratch(x.numel(), torch.int32, x.device).numpy(),
+                               kernels.EMPTY, F32(0.0), kernels.flat(out))
+        else:
+            k = F32(2 ** (hw.dac_bits - 1) - 1)
+            kernels.uniform_kernel(kernels.flat(x), k / xs, xs / k, kernels.flat(out))
+        return out.view(x.shape)
+
+    def _adc_cpu(self, y: torch.Tensor, bias: torch.Tensor | None, bias_dim: int) -> None:
+        """:meth:`_adc_` (``adc_bits > 0``) as one kernel, in place (same values)."""
+        hw = self.hw
+        assert hw is not None
+        ys = kernels.absmax32(y)
+        k = F32(2 ** (hw.adc_bits - 1) - 1)
+        noise = self.noise.fast_randn_np(y.numel()) if hw.read_noise > 0 else kernels.EMPTY
+        kernels.adc_kernel(kernels.flat(y), y.shape[bias_dim], math.prod(y.shape[bias_dim + 1:]),
+                           k / ys, noise, F32(hw.read_noise * k), k, ys / k,
+                           kernels.EMPTY if bias is None else kernels.flat(bias))
+
+
+F32 = np.float32
+
+
+class _Crossbar(torch.autograd.Function):
+    """Whole analog layer as one autograd node: DAC → crossbar → ADC → + bias.
+
+    Forward runs the signal chain without autograd (the ADC works in place on the crossbar
+    output); backward is the straight-through estimator of the chain, i.e. the gradients of
+    the plain layer evaluated at the applied input ``xq`` (DAC output) and weight ``wq``
+    (programmed weight), handed unchanged to ``x`` and ``weight``. These are the gradients the
+    composable version (a pass-through node per quantiser) gives, with one node and two saved
+    tensors instead of five nodes.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor | None,  # noqa: D102
+                bias: torch.Tensor | None, wq: torch.Tensor, layer: Any) -> torch.Tensor:
+        y, xq = layer._crossbar_forward(x, wq, bias)
+        ctx.layer = layer
+        ctx.save_for_backward(xq, wq)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:  # noqa: D102
+        xq, wq = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx, gw, gb = ctx.layer._op_backward(g.contiguous(), xq, wq, (need[0], need[1], need[2]))
+        return gx, gw, gb, None, None
 
 
 class AnalogLinear(_AnalogMixin, nn.Linear):
@@ -302,6 +481,23 @@ class AnalogLinear(_AnalogMixin, nn.Linear):
         if self.hw is None:
             return F.linear(x, self.weight, self.bias)
         return self._analog(x, F.linear, x.dim() - 1)
+
+    def _op(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, w)
+
+    @staticmethod
+    def _bias_dim(y: torch.Tensor) -> int:
+        return y.dim() - 1
+
+    @staticmethod
+    def _op_backward(g: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
+                     need: tuple[bool, bool, bool]) -> tuple[torch.Tensor | None, ...]:
+        """Gradients of ``x @ w.T + b`` (as ``nn.Linear``'s backward computes them)."""
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = g.matmul(w) if need[0] else None
+        gw = g2.t().mm(x.reshape(-1, x.shape[-1])) if need[1] else None
+        gb = g2.sum(0) if need[2] else None
+        return gx, gw, gb
 
     def extra_repr(self) -> str:  # noqa: D102
         return super().extra_repr() + (", analog" if self.hw is not None else ", digital")
@@ -329,6 +525,30 @@ class AnalogConv2d(_AnalogMixin, nn.Conv2d):
 
     def _conv(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, w, None, self.stride, self.padding, self.dilation, self.groups)
+
+    _op = _conv
+
+    @staticmethod
+    def _bias_dim(y: torch.Tensor) -> int:
+        return 1
+
+    def _op_backward(self, g: torch.Tensor, x: torch.Tensor, w: torch.Tensor,
+                     need: tuple[bool, bool, bool]) -> tuple[torch.Tensor | None, ...]:
+        """Gradients of the convolution: the same ATen call as ``nn.Conv2d``'s backward."""
+        if isinstance(self.padding, str):  # "same"/"valid": let autograd work out the padding
+            with torch.enable_grad():
+                xg, wg = x.detach().requires_grad_(need[0]), w.detach().requires_grad_(need[1])
+                y = self._conv(xg, wg)
+                ins = [t for t, k in ((xg, need[0]), (wg, need[1])) if k]
+                gs = list(torch.autograd.grad(y, ins, g)) if ins else []
+            gx = gs.pop(0) if need[0] else None
+            gw = gs.pop(0) if need[1] else None
+            gb = g.sum((0, 2, 3)) if need[2] else None
+            return gx, gw, gb
+        gx, gw, gb = torch.ops.aten.convolution_backward(
+            g, x, w, [w.shape[0]] if need[2] else None, list(self.stride), list(self.padding),
+            list(self.dilation), False, [0, 0], self.groups, [need[0], need[1], need[2]])
+        return gx, gw, gb
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         if self.hw is None:

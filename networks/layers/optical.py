@@ -10,9 +10,13 @@ transfer (``predistort=False``) or, with the DAC codes chosen through the invers
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 from torch import nn
 
+from networks.layers import kernels
 from networks.layers.analog import NoiseSource, attach_noise_state
 from networks.layers.device import device_curves, interp_lut
 from networks.layers.hardware import HardwareConfig
@@ -21,6 +25,7 @@ from networks.layers.quant import (
     lut_quantize_sym,
     predistort_table,
     quantize_uniform,
+    scratch,
     straight_through,
     symmetric_table,
 )
@@ -55,14 +60,48 @@ class OpticalSkip(nn.Module):
         hw = self.hw
         if hw is None:
             return x
-        xs = absmax(x)
         if self._mode == "raw":  # bent transfer with the curve's true derivative
+            xs = absmax(x)
             light = interp_lut(quantize_uniform(x / xs, hw.dac_bits), self.l_lut)
             return self._receive(light, x) * xs
         with torch.no_grad():
-            light = lut_quantize_sym(x, xs, self.l_sym, 1.0) if hw.dac_bits > 0 else x / xs
-            q = self._receive(light, x, xs)
+            q = self._transmit(x, None)
         return straight_through(x, q)  # ideal gain 1
+
+    def add_to(self, body: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``body + self(x)``, fused into one pass where the kernels apply (same values).
+
+        Gradient: ``g`` to ``body`` and, straight through the optical path, ``g`` to ``x``.
+        """
+        hw = self.hw
+        if (hw is None or self._mode == "raw" or body.shape != x.shape
+                or not kernels.fusable(x, body)):
+            return body + self(x)
+        return _SkipAdd.apply(x, body, self)
+
+    def _transmit(self, x: torch.Tensor, body: torch.Tensor | None) -> torch.Tensor:
+        """No-grad straight-through transmission (pre-distorting DAC), ``+ body`` if given."""
+        hw = self.hw
+        assert hw is not None
+        if hw.dac_bits > 0 and kernels.fusable(x, self.l_sym) and (
+                body is None or kernels.fusable(body)):
+            xs32 = kernels.absmax32(x)
+            k = F32(2 ** (hw.adc_bits - 1) - 1) if hw.adc_bits > 0 else F32(0.0)
+            sym = self.l_sym
+            n = (sym.numel() - 1) // 2
+            m = x.numel()
+            out = torch.empty(x.shape)
+            kernels.skip_kernel(
+                kernels.flat(x), F32(n) / xs32, kernels.flat(sym), n,
+                scratch(m, torch.int32, x.device).numpy(),
+                self.noise.fast_randn_np(m) if hw.skip_noise > 0 else kernels.EMPTY,
+                F32(hw.skip_noise), k, xs32 / k if k > 0 else xs32,
+                kernels.EMPTY if body is None else kernels.flat(body), kernels.flat(out))
+            return out
+        xs = absmax(x)
+        light = lut_quantize_sym(x, xs, self.l_sym, 1.0) if hw.dac_bits > 0 else x / xs
+        q = self._receive(light, x, xs)
+        return q if body is None else body + q
 
     def _receive(self, light: torch.Tensor, x: torch.Tensor,
                  xs: torch.Tensor | None = None) -> torch.Tensor:
@@ -113,4 +152,24 @@ class CIBlock(nn.Module):
         self.post = post if post is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        return self.post(self.body(x) + self.skip(x))
+        body = self.body(x)
+        if isinstance(self.skip, OpticalSkip) and not (
+                self.skip._forward_hooks or self.skip._forward_pre_hooks):
+            return self.post(self.skip.add_to(body, x))  # same sum, one pass less
+        return self.post(body + self.skip(x))
+
+
+F32 = np.float32
+
+
+class _SkipAdd(torch.autograd.Function):
+    """``body + skip(x)`` as one node: identity gradient to both (the skip is straight-through)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, body: torch.Tensor,  # noqa: D102
+                skip: OpticalSkip) -> torch.Tensor:
+        return skip._transmit(x, body)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:  # noqa: D102
+        return g, g, None

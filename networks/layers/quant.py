@@ -5,21 +5,23 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
 import torch
 
 _SCRATCH = threading.local()
 
 
-def scratch(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A reusable 1-D work buffer of ``n`` elements (per thread, dtype and device).
+def scratch(n: int, dtype: torch.dtype, device: torch.device, slot: str = "") -> torch.Tensor:
+    """A reusable 1-D work buffer of ``n`` elements (per thread, dtype, device and ``slot``).
 
     For temporaries that never leave a function (never returned, never saved for backward):
-    reusing one buffer avoids a fresh allocation, and its page faults, per call.
+    reusing one buffer avoids a fresh allocation, and its page faults, per call. Different
+    ``slot`` names give different buffers (for temporaries that must not alias).
     """
     bufs = getattr(_SCRATCH, "bufs", None)
     if bufs is None:
         bufs = _SCRATCH.bufs = {}
-    key = (dtype, str(device))
+    key = (dtype, str(device), slot)
     buf = bufs.get(key)
     if buf is None or buf.numel() < n:
         buf = bufs[key] = torch.empty(n, dtype=dtype, device=device)
@@ -165,24 +167,44 @@ def symmetric_table(table: torch.Tensor) -> torch.Tensor:
 
 
 def lut_quantize_sym(x: torch.Tensor, xs: torch.Tensor, sym: torch.Tensor,
-                     scale: torch.Tensor | float | None = None) -> torch.Tensor:
-    """``scale * sym[round(x/xs * n) + n]`` with ``sym`` from :func:`symmetric_table`.
+                     scale: torch.Tensor | float | None = None,
+                     noise: torch.Tensor | None = None, alpha: float = 0.0) -> torch.Tensor:
+    """``scale * sym[round(x/xs * n) + n] (+ alpha * noise)`` with ``sym`` from
+    :func:`symmetric_table`.
 
     Equals the magnitude form ``sign(x) * xs * table[round(|x|/xs * n)]`` (``scale = xs``, the
     default) for a table with ``table[0] = 0`` (every layer table), up to the sign of zero.
-    ``xs`` must be ``max |x|`` (or larger). No gradient; a new tensor (an index out of range,
-    from a too small ``xs``, raises in ``index_select``).
+    ``xs`` must be ``max |x|`` (or larger). ``noise`` (shape of ``x``) is added as
+    ``torch.add(q, noise, alpha=alpha)`` would. No gradient; a new tensor. Contiguous float32
+    CPU input runs as one fused kernel (``networks.layers.kernels``; same result); otherwise
+    an index out of range, from a too small ``xs``, raises in ``index_select``.
     """
+    from networks.layers import kernels
+
     with torch.no_grad():
         n = (sym.numel() - 1) // 2
         m = x.numel()
-        a = torch.mul(x, n / xs, out=scratch(m, x.dtype, x.device).view(x.shape))
+        if kernels.fusable(x, sym) and (noise is None or kernels.fusable(noise)):
+            xs32 = np.float32(float(xs))
+            sc = xs32 if scale is None else np.float32(float(scale))
+            out = torch.empty(x.shape, dtype=x.dtype)
+            kernels.lut_kernel(
+                kernels.flat(x), np.float32(n) / xs32, kernels.flat(sym), n, sc,
+                scratch(m, torch.int32, x.device).numpy(),
+                kernels.EMPTY if noise is None else kernels.flat(noise), np.float32(alpha),
+                kernels.flat(out))
+            return out
+        s = n / xs
+        tab = sym.to(device=x.device, dtype=x.dtype)
+        tab = tab * (xs if scale is None else scale)
+        a = torch.mul(x, s, out=scratch(m, x.dtype, x.device).view(x.shape))
         idx = scratch(m, torch.int32, x.device)
         idx.copy_(a.round_().view(-1))  # exact: the values are integers already
         idx.add_(n)
-        tab = sym.to(device=x.device, dtype=x.dtype)
-        tab = tab * (xs if scale is None else scale)
-        return torch.index_select(tab, 0, idx).view(x.shape)
+        q = torch.index_select(tab, 0, idx).view(x.shape)
+        if noise is not None:
+            q.add_(noise, alpha=alpha)
+        return q
 
 
 def lut_quantize(x: torch.Tensor, xs: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
