@@ -8,7 +8,9 @@ in :mod:`device_physics.fv1d_model`; this module owns the nonlinear and time int
 * steady states with bias continuation and step halving (:meth:`FV1D.steady`);
 * transients (:meth:`FV1D.run`) with BDF1 after every waveform jump and variable-step BDF2
   in between, local error control on the scaled potentials, log-densities (weighted by
-  density) and trap occupancies, steps landing exactly on every protocol edge;
+  density) and trap occupancies, steps landing exactly on every protocol edge; the first step
+  after the UV is switched on starts Newton from the carriers it generates
+  (:meth:`FV1D.photo_predictor`: holes in ZnO and the QDs underflow to 0 in the dark);
 * terminal current = conduction + displacement, evaluated at both contacts;
 * a failure raises :class:`SolverError` naming the time, bias and where Newton failed; the
   trace computed so far is kept on the exception (``exc.trace``) and written by

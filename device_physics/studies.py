@@ -602,7 +602,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 nodes_per_layer: int = 6, rtol: float = 0.05, ratio: float = 1.2,
                 dt_edge: float = 1e-6, h5_path: str | Path | None = None,
                 keep_trace: bool = False, config: Any = None,
-                fail_soft: bool = True, newton_its: int = 100,
+                fail_soft: bool = True, newton_its: int = 25,
                 retry_sanitized: bool = True) -> VariantResult:
     """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d solver.
 
@@ -610,7 +610,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
 
         run_variant(stack, protocol, overrides=None, *, protocol_overrides=None,
                     nodes_per_layer=6, rtol=0.05, ratio=1.2, dt_edge=1e-6, h5_path=None,
-                    keep_trace=False, config=None, fail_soft=True, newton_its=100,
+                    keep_trace=False, config=None, fail_soft=True, newton_its=25,
                     retry_sanitized=True) -> VariantResult
 
     Args:
@@ -629,8 +629,10 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         config: Provenance written into the HDF5.
         fail_soft: A solver failure returns ``status = "failed: ..."`` with the metrics of the
             partial trace (written to ``h5_path`` too); false re-raises it.
-        newton_its: Newton iteration cap of a time step (fv1d's own is 25; see
-            :func:`_study_solver`).
+        newton_its: Newton iteration cap of a failed UV-on step's retry (:func:`_study_solver`);
+            the default 25 (fv1d's own cap) turns the retry off: since 2026-11-29 fv1d starts
+            the first UV step from the photo-generated carriers (``FV1D.photo_predictor``)
+            and the retry's poorer states made the later pulse edges fail.
         retry_sanitized: fv1d's retry of a failed step from a sanitised guess
             (``FV1D.retry_sanitized``; on, as in the calibration, for the stiff calibrated
             stacks).
