@@ -8,10 +8,17 @@ Signal chain of one analog layer (``hw`` given)::
 Each weight is a differential pair ``(G+ - G-)`` of N-LEM conductances taken from the compact
 model's reachable levels (``levels_per_sign`` per device, the lower device of the pair at the
 lowest level), scaled per layer by ``max |w|``. Programming noise perturbs every written
-conductance; in training mode the weights are re-programmed each step (noise-aware training);
-in eval mode the programmed device states are frozen in buffers (``g_pos``, ``g_neg``) until
-the next switch to training mode. Rounding steps pass gradients straight through.
-With ``hw=None`` the layers are exactly ``nn.Linear`` / ``nn.Conv2d``.
+conductance; in training mode the array is re-programmed whenever the weights change, i.e.
+once per optimiser step (noise-aware training; forwards between two updates read the same
+programmed array); in eval mode the programmed device states are frozen in buffers
+(``g_pos``, ``g_neg``) until the next switch to training mode. Rounding steps pass gradients
+straight through. With ``hw=None`` the layers are exactly ``nn.Linear`` / ``nn.Conv2d``.
+
+Implementation: unless the DAC bends the input with the raw I-V curve (whose true derivative
+is kept), a layer is one autograd node (:class:`_Crossbar`): the chain runs without autograd,
+the ADC in place on the crossbar output, and the backward is the plain layer's at the applied
+input and weight. On contiguous float32 CPU tensors the DAC, ADC and weight programming are
+fused Numba kernels (``networks.layers.kernels``) with the torch path's exact arithmetic.
 """
 
 from __future__ import annotations
