@@ -212,6 +212,32 @@ def _trace_panel(ax, tr, p, rms: float | None, skip: dict | None) -> None:
     ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower right", framealpha=0.6)
 
 
+def _rest_panel(ax, tr, p) -> bool:
+    """Trapped charge over the first dark rest of a trace, physics ``Q/Q0`` vs compact
+    ``w/w0``, with both D10 (63.06 % lost); False when the trace has no such rest."""
+    from compact_model import fit
+
+    dec = fit.rest_decay(p, tr)
+    if dec is None:
+        return False
+    tt = np.geomspace(dec[0][0], dec[0][-1] * 5, 400)
+    full = fit.rest_decay(p, tr, tt[tt <= float(tr.t[fit.dark_rest(tr, p.v_bi)[1]]
+                                                 - tr.t[fit.dark_rest(tr, p.v_bi)[0]])])
+    t, qp, qc = full
+    ax.semilogx(t, qp, "o", ms=2.5, mfc="none", color="k", label="physics Q/Q0")
+    ax.semilogx(t, qc, "-", color="tab:green", label="compact w/w0")
+    for frac, c, lab in ((qp, "k", "physics"), (qc, "tab:green", "compact")):
+        d10 = fit.charge_decay_time(t, frac)
+        if np.isfinite(d10):
+            ax.axvline(d10, color=c, ls=":", lw=1, label=f"D10 {lab}: {d10:.3g} s")
+    ax.axhline(1 - metrics.DECAY_LOST, color="gray", lw=0.6)
+    ax.set_xlabel("time in the dark rest (s)")
+    ax.set_ylabel("trapped charge / value at rest start (1)")
+    ax.set_title(f"{tr.name}: trapped-charge relaxation (rest fitted up to 2x D10)", fontsize=8)
+    ax.legend(fontsize=6)
+    return True
+
+
 def fit_report(nlem_json: str | Path, path: str | Path,
                trace_paths: Sequence[str | Path] = ()) -> Path:
     """Fit report.
@@ -220,8 +246,10 @@ def fit_report(nlem_json: str | Path, path: str | Path,
     (green within 10 %, red outside, gray for the UV metrics of traces whose UV the model
     cannot follow); for the preset, compact/paper. Then, with traces, one panel per physics
     protocol: per-pulse peak current [mA] and light [photons/s], physics (markers) vs the
-    compact replay of the same waveform (lines); for a physics fit a last panel gives the
-    compact model's paper metrics next to the paper (it is not fitted to them).
+    compact replay of the same waveform (lines); for traces with the physics' trapped charge
+    and a dark rest, its relaxation (physics Q/Q0 vs compact w/w0, D10 marked); for a physics
+    fit a last panel gives the compact model's paper metrics next to the paper (it is not
+    fitted to them).
     """
     from compact_model import fit, load
 
@@ -231,7 +259,8 @@ def fit_report(nlem_json: str | Path, path: str | Path,
         m = load(str(nlem_json))
         traces = [t for t in fit.read_traces(trace_paths, m.params.area) if t.complete]
     physics = bool(doc.get("physics_agreement"))
-    n = 1 + len(traces) + (1 if physics else 0)
+    rests = [t for t in traces if t.Q is not None]
+    n = 1 + len(traces) + len(rests) + (1 if physics else 0)
     ncol = min(n, 3)
     nrow = -(-n // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.8 * nrow), squeeze=False)
@@ -246,11 +275,16 @@ def fit_report(nlem_json: str | Path, path: str | Path,
         except ValueError as err:  # a trace without pulses
             ax.set_title(f"{tr.name}: {err}", fontsize=7)
             ax.axis("off")
+    k = 1 + len(traces)
+    for tr in rests:
+        if _rest_panel(flat[k], tr, m.params):
+            k += 1
     if physics:
-        ax = flat[1 + len(traces)]
+        ax = flat[k]
+        k += 1
         _metrics_panel(ax, {**doc, "physics_agreement": None})
         ax.set_title("compact (fitted to the physics) vs paper", fontsize=9)
-    for ax in flat[n:]:
+    for ax in flat[k:]:
         ax.axis("off")
     fig.tight_layout()
     return _save(fig, path)

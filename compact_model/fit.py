@@ -11,6 +11,9 @@
   Before fitting, :func:`check_followable` refuses traces the model cannot produce (pulse
   trains that depress, negative PPF) with an error naming each protocol, and
   :func:`build_nlem` leaves out the partial traces of failed solves (``status`` attribute).
+  Where a trace carries the physics' trapped charge (``Qt_p``, ``Qt_n``) and has a dark rest
+  without a read (``full``: train, 100 s rest, UV, probe), its relaxation during the rest is
+  fitted too (:func:`rest_decay`) and gives a D10 from the charge (``charge_decay_s``).
   The fit is local (trust-region least squares), so it may run from two starts and keeps the
   better: the preset (first-order capture, ``cap_sat = 0``) and, when that fit misses the
   10 % goal on some metric, a start read off the longest pulse train
@@ -161,6 +164,10 @@ class DeviceTrace:
             partial trace of a failed solve (``device.fail_soft``).
         fit_end: Samples after this time [s] are left out of the fit (set by
             :func:`fit_physics` at the onset of UV the model cannot follow; inf: all fitted).
+        Q: Net trapped charge ``Qt_p - Qt_n`` [C/m²] when the file has it (beyond the data
+            contract; the physics writes it): its relaxation in the first dark rest is fitted
+            (:func:`rest_decay`), the only decay information of a trace without a read
+            during the rest.
     """
 
     name: str
@@ -171,6 +178,7 @@ class DeviceTrace:
     L: np.ndarray
     status: str = "complete"
     fit_end: float = float("inf")
+    Q: np.ndarray | None = None
 
     @property
     def complete(self) -> bool:
@@ -196,9 +204,10 @@ def read_traces(paths: Sequence[str | Path], area: float) -> list[DeviceTrace]:
             missing = [k for k in ("t", "V", "uv", "J", "L") if k not in tr]
             if missing:
                 raise ValueError(f"{path}: /trace lacks {missing}")
+            q = (tr["Qt_p"][()] - tr["Qt_n"][()]) if ("Qt_p" in tr and "Qt_n" in tr) else None
             out.append(DeviceTrace(Path(path).stem, tr["t"][()], tr["V"][()], tr["uv"][()],
                                    tr["J"][()] * area, tr["L"][()] * area,
-                                   str(fh.attrs.get("status", "complete"))))
+                                   str(fh.attrs.get("status", "complete")), Q=q))
     return out
 
 
@@ -272,6 +281,83 @@ PHYSICS_FREE: dict[str, tuple[float, float]] = {
 }
 
 
+#: Shortest dark rest [s] whose trapped-charge relaxation :func:`rest_decay` uses, and the
+#: number of (log-spaced) samples of it in the fit residuals.
+REST_MIN_S = 1.0
+REST_SAMPLES = 12
+
+
+def dark_rest(tr: DeviceTrace, v_off: float) -> tuple[int, int] | None:
+    """Sample indices ``(i0, i1)`` of the first dark rest (``V <= v_off``, no UV) of at least
+    :data:`REST_MIN_S` that follows a pulse and ends before ``tr.fit_end``; None if none.
+    ``i0`` is the last sample before the rest (its input is still the pulse's)."""
+    on = tr.V > v_off
+    if not on.any():
+        return None
+    dark = (~on) & (tr.uv <= 0)
+    dark[: int(np.flatnonzero(on)[0]) + 1] = False  # after the first pulse
+    # runs of dark samples: the input on (t[k-1], t[k]] is V[k], so a run k0..k1 spans
+    # t[k0-1] .. t[k1]
+    edges = np.diff(np.r_[0, dark.astype(np.int8), 0])
+    for k0, k1 in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True):
+        if tr.t[k1] - tr.t[k0 - 1] >= REST_MIN_S and tr.t[k1] <= tr.fit_end:
+            return int(k0 - 1), int(k1)
+    return None
+
+
+def rest_decay(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Relaxation of the trapped charge in the first dark rest (:func:`dark_rest`), physics
+    ``Q(t)/Q(t0)`` and compact ``w(t)/w(t0)`` (exact: emission only, ``ws e^(-t/tau_slow) +
+    wf e^(-t/tau_fast)`` from the replayed state at the rest's start).
+
+    Args:
+        times: Times since the rest's start [s] (default: :data:`REST_SAMPLES` log-spaced up
+            to twice the physics' D10).
+
+    Returns:
+        ``(times, physics, compact)``, or None without ``Q``, a rest or trapped charge, or
+        (default ``times``) when the physics keeps more than 36.94 % of its charge over the
+        whole rest (no D10 in it: e.g. the 1 s rest that ends the ``pulses_*`` protocols).
+    """
+    from compact_model.kernels import replay as _replay
+
+    rest = dark_rest(tr, p.v_bi) if tr.Q is not None else None
+    if rest is None:
+        return None
+    i0, i1 = rest
+    q0 = float(tr.Q[i0])
+    if not q0 > 0:
+        return None
+    span = float(tr.t[i1] - tr.t[i0])
+    if times is None:
+        # up to twice the physics' D10 (63 % of the charge lost): the two emission times of
+        # the model cannot follow the physics' multi-scale tail, and a fit over the whole
+        # rest would trade D10 for the tail
+        dense = np.geomspace(min(1e-3, span / 1000), span, 2000)
+        t63 = charge_decay_time(dense, np.interp(tr.t[i0] + dense, tr.t[i0:i1 + 1],
+                                                  tr.Q[i0:i1 + 1]) / q0)
+        if not np.isfinite(t63):  # the rest is too short to show D10: not used
+            return None
+        end = min(span, 2.0 * t63)
+        times = np.geomspace(min(1e-2, end / 100), end, REST_SAMPLES)
+    sv, su, sdt, ends = segments_of(tr.t[: i0 + 1], tr.V[: i0 + 1], tr.uv[: i0 + 1])
+    ws, wf = _replay(np.ascontiguousarray(sv), np.ascontiguousarray(su),
+                     np.ascontiguousarray(sdt), pack(p), UV_SUBSTEP, 0.0, 0.0)
+    ws0, wf0 = float(ws[-1]), float(wf[-1])
+    if not ws0 + wf0 > 0:
+        return None
+    comp = (ws0 * np.exp(-times / p.tau_slow) + wf0 * np.exp(-times / p.tau_fast)) / (ws0 + wf0)
+    phys = np.interp(tr.t[i0] + times, tr.t[i0:i1 + 1], tr.Q[i0:i1 + 1]) / q0
+    return times, phys, comp
+
+
+def charge_decay_time(times: np.ndarray, frac: np.ndarray) -> float:
+    """D10 from the trapped charge: first time [s] at which ``frac`` (charge over its value at
+    the rest's start) has lost :data:`compact_model.metrics.DECAY_LOST`; inf if never."""
+    return metrics.natural_decay_time(np.r_[0.0, times], np.r_[1.0, frac], 0.0)
+
+
 def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace], excluded: bool = False
                      ) -> dict[str, np.ndarray]:
     """ln(model/physics) of I and L at the ends of the forward-bias segments of each trace
@@ -286,7 +372,11 @@ def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace], excluded: boo
         ri = np.log(np.maximum(i_m[on], 1e-30) / np.maximum(i_p[on], 1e-30))
         lon = on & (l_p > 1e-6 * max(float(np.max(tr.L)), 1e-30))
         rl = np.log(np.maximum(l_m[lon], 1e-30) / np.maximum(l_p[lon], 1e-30))
-        out[tr.name] = np.concatenate([ri, rl])
+        rq = np.zeros(0)
+        dec = None if excluded else rest_decay(p, tr)
+        if dec is not None:  # trapped-charge relaxation in the dark rest
+            rq = np.log(np.maximum(dec[2], 1e-30) / np.maximum(dec[1], 1e-30))
+        out[tr.name] = np.concatenate([ri, rl, rq])
     return out
 
 
@@ -535,9 +625,10 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
     * ``pulses_*``: NL (current, light), Pearson r, gains A_N/A_1 and B_N/B_1 (D3-D7), and
       the same at 10/30/50 pulses (``gain_current_10``, ``nl_current_10``, ...);
     * ``ppf_*``: PPF index (A_2 - A_1)/A_1 (D8);
-    * ``decay`` / ``uv_reset``: fraction of the train's gain (A_N - A_1) lost at the probe
-      pulse, ``(A_N - A_probe)/(A_N - A_1)`` (D10, D11 at the protocol's rest/UV length), and
-      the train's metrics at 10/30/50 pulses (the probe left out);
+    * ``decay`` / ``uv_reset`` / ``full``: fraction of the train's gain (A_N - A_1) lost at
+      the probe pulse, ``(A_N - A_probe)/(A_N - A_1)`` (D10, D11 at the protocol's rest/UV
+      length; ``full``: rest and UV together), and the train's metrics at 10/30/50 pulses
+      (the probe left out);
     * anything else: the number of pulses only.
     """
     a, b, _ = metrics.pulse_peaks(t, v, i, lum)
@@ -549,7 +640,7 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
         out.update(_train_metrics(a, b))
     elif name.startswith("ppf") and len(a) >= 2:
         out["ppf_index"] = float(metrics.ppf_index(a[0], a[1]))
-    elif name in ("decay", "uv_reset") and len(a) >= 3:
+    elif name in ("decay", "uv_reset", "full") and len(a) >= 3:
         span = a[-2] - a[0]
         out["gain_lost_at_probe"] = float((a[-2] - a[-1]) / span) if span != 0 else float("nan")
         out.update(_train_metrics(a[:-1], b[:-1]))
@@ -604,6 +695,12 @@ def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, An
             out[tr.name] = {"error": str(err)}
             continue
         out[tr.name] = {k: {"physics": phys[k], "compact": comp.get(k)} for k in phys}
+        dec = rest_decay(p, tr, None)
+        if dec is not None:  # D10 from the trapped charge in the dark rest
+            tt = np.geomspace(dec[0][0], dec[0][-1], 2000)
+            _, qp, qc = rest_decay(p, tr, tt)
+            out[tr.name]["charge_decay_s"] = {"physics": charge_decay_time(tt, qp),
+                                              "compact": charge_decay_time(tt, qc)}
     return out
 
 

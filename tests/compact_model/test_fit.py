@@ -197,3 +197,20 @@ def test_uv_that_raises_the_read_is_not_fitted():
     # an erasing UV trace is fitted whole
     erasing = fit.DeviceTrace("uv_reset", tr.t, tr.V, tr.uv, tr.I, tr.L)
     assert fit.uv_behaviour(erasing)["erases"] is True
+
+
+def test_trapped_charge_relaxation_gives_d10():
+    # a trace with the physics' trapped charge (Q ~ w) and a dark rest without a read: its
+    # relaxation is compared (and fitted) as D10 from the charge; the model's own trace agrees
+    m = compact_model.load("paper")
+    segs = protocols.train(10) + [(0.0, 0, 60.0), (5.0, 0, 0.03)]
+    tr, _ = protocols.simulate(m, segs, substeps=40)
+    dt = fit.DeviceTrace("decay", tr.t, tr.V, tr.uv, tr.I, tr.L, Q=3e-3 * tr.w)
+    i0, i1 = fit.dark_rest(dt, m.params.v_bi)
+    assert dt.t[i1] - dt.t[i0] == pytest.approx(60.03, rel=1e-6)  # last interval + rest
+    cmp = fit.compare_traces(m.params, [dt])["decay"]["charge_decay_s"]
+    assert cmp["compact"] == pytest.approx(cmp["physics"], rel=0.02)  # sampling of the trace
+    res = fit._trace_residuals(m.params, [dt])["decay"]
+    assert np.max(np.abs(res)) < 0.02
+    slower = fit._trace_residuals(m.params.replace(tau_slow=3 * m.params.tau_slow), [dt])
+    assert np.max(np.abs(slower["decay"])) > 0.1  # the rest residuals see the decay
