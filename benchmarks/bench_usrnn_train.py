@@ -8,7 +8,9 @@ timed in the same process, interleaved, several repetitions; patches/s are media
 Goal: hardware-aware at most 1.5× slower (ratio = twin patches/s ÷ hardware patches/s).
 The ratio uses the CPU time of the timing thread (``--clock cpu``, the default; with one torch
 thread all the work runs in it), which a shared, loaded machine does not inflate the way it
-inflates wall time; the wall-clock ratio is reported beside it.
+inflates wall time; the wall-clock ratio is reported beside it, and ``load_avg`` the 1-minute
+load average before and after the timed repetitions (one step per repetition by default, the
+two networks in alternating order).
 Usage: ``python benchmarks/bench_usrnn_train.py [--channels 16] [--patch 24] [--batch 32]``
 (the default-scale training batch: 32 LR patches of 24 px).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -29,8 +32,8 @@ def main() -> dict:
     ap.add_argument("--batch", type=int, default=32, help="patches per step")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="time of the ratio: thread CPU time (needs --threads 1) or wall time")
-    ap.add_argument("--steps", type=int, default=2, help="steps per repetition")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions (median)")
+    ap.add_argument("--steps", type=int, default=1, help="steps per repetition")
+    ap.add_argument("--reps", type=int, default=9, help="repetitions (median)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--out", default="results/bench/usrnn_train.json")
     args = ap.parse_args()
@@ -62,8 +65,10 @@ def main() -> dict:
         step(name)
     times: dict[str, list[float]] = {k: [] for k in models}
     walls: dict[str, list[float]] = {k: [] for k in models}
-    for _ in range(args.reps):
-        for name in models:  # interleaved
+    load0 = os.getloadavg()[0]
+    names = list(models)
+    for rep in range(args.reps):
+        for name in (names if rep % 2 else names[::-1]):  # interleaved, alternating order
             t0, c0 = time.perf_counter(), time.thread_time()
             for _ in range(args.steps):
                 step(name)
@@ -86,7 +91,8 @@ def main() -> dict:
               "patches_per_s_hardware": pps["hardware-aware"],
               "patches_per_s_digital": pps["digital twin"], "channels": args.channels,
               "patch": args.patch, "batch": args.batch, "threads": args.threads,
-              "reps": args.reps, "steps_per_rep": args.steps}
+              "reps": args.reps, "steps_per_rep": args.steps,
+              "load_avg": [load0, os.getloadavg()[0]]}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

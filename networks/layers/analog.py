@@ -246,17 +246,18 @@ class _AnalogMixin:
         """Programmed (quantised + programming noise) training weight and its full scale.
 
         The array is programmed once per weight value: the result is cached until ``weight``
-        changes, the generators are restored (``load_state_dict``) or the layer is switched to
-        training mode again. A change is seen by the parameter's version counter (bumped by
-        optimiser steps, ``copy_``, ``load_state_dict``) and, for writes that bypass it (fused
-        optimisers, ``.data``), by comparing the weight with the snapshot taken when it was
-        programmed (one pass over the weight, much cheaper than re-programming it).
+        changes, the generators are restored (``load_state_dict``), the layer is switched to
+        training mode again or the programming settings of ``hw`` change. A weight change is
+        seen by the parameter's version counter (bumped by optimiser steps, ``copy_``,
+        ``load_state_dict``) and, for writes that bypass it (fused optimisers, ``.data``), by
+        comparing the weight with the snapshot taken when it was programmed (one pass over the
+        weight, much cheaper than re-programming it).
         """
         hw = self.hw
         assert hw is not None
         w = self.weight
         key = (w._version, w.data_ptr(), w.device, w.dtype, w.shape, self.w_sym.data_ptr(),
-               self.noise.epoch, self._train_epoch)
+               self.noise.epoch, self._train_epoch, hw.prog_noise, hw.quantize_weights)
         if self._wq is not None and self._wq_key == key:
             snap, wd = self._w_snap, w.detach()
             if kernels.same_bits(snap, wd) if kernels.fusable(snap, wd) \
