@@ -130,7 +130,9 @@ def _d_label(key: str) -> str:
     """``"pulses_10.gain_current_10"`` -> ``"D6 gain_current_10 (pulses_10)"``."""
     proto, metric = key.split(".", 1)
     if metric == "gain_lost_at_probe":
-        d = "D11" if proto.startswith("uv") else "D10"
+        d = "D11" if proto.startswith("uv") else "D10+D11" if proto == "full" else "D10"
+    elif metric == "charge_decay_s":
+        d = "D10"
     else:
         d = next((v for k, v in _D_OF.items() if metric.startswith(k)), "")
     return f"{d} {metric} ({proto})".strip()
@@ -259,7 +261,7 @@ def fit_report(nlem_json: str | Path, path: str | Path,
         m = load(str(nlem_json))
         traces = [t for t in fit.read_traces(trace_paths, m.params.area) if t.complete]
     physics = bool(doc.get("physics_agreement"))
-    rests = [t for t in traces if t.Q is not None]
+    rests = [t for t in traces if t.Q is not None and fit.rest_decay(m.params, t) is not None]
     n = 1 + len(traces) + len(rests) + (1 if physics else 0)
     ncol = min(n, 3)
     nrow = -(-n // ncol)
