@@ -384,20 +384,24 @@ def _seg_groups(protocol: Protocol) -> dict[str, list[int]]:
 
 def pulse_reads(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[str, np.ndarray]:
     """Current (A/m^2, conduction when recorded), light (photons/(s m^2)) and net trapped
-    charge (C/m^2) at the end of every pulse, and the pulse end times (s)."""
+    charge (C/m^2) at the end of every pulse, the pulse end times (s), and ``L_pre``: the light
+    at the last sample before the pulse (under UV at 0 V that is the UV-excited QD
+    photoluminescence, which the model counts in L)."""
     t = np.asarray(arrays["t"])
     v = np.asarray(arrays["V"])
     j = np.asarray(arrays["J_conduction"] if "J_conduction" in arrays else arrays["J"])
     lum = np.asarray(arrays["L"])
     q = np.asarray(arrays["Qt_p"]) - np.asarray(arrays["Qt_n"])
-    out: dict[str, list[float]] = {"t": [], "J": [], "L": [], "Q": []}
+    out: dict[str, list[float]] = {"t": [], "J": [], "L": [], "Q": [], "L_pre": []}
     for t0, t1 in protocol.pulse_windows():
         m = np.flatnonzero((t > t0) & (t <= t1 + 1e-12))
         if m.size == 0 or t[-1] < t1 - 1e-12:  # not reached, or cut short by a failure
             out["t"].append(t1)
-            for k in ("J", "L", "Q"):
+            for k in ("J", "L", "Q", "L_pre"):
                 out[k].append(float("nan"))
             continue
+        pre = np.flatnonzero(t <= t0 + 1e-12)
+        out["L_pre"].append(float(lum[pre[-1]]) if pre.size else 0.0)
         vm = np.abs(v[m])
         on = m[vm >= 0.5 * vm.max()] if vm.max() > 0 else m
         i = on[-1]  # last sample with the pulse still on (a right-limit sample at t1 is off)
@@ -430,7 +434,9 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
       (PAPER_TARGETS D3 over the first train), ``pearson`` (peaks J vs L of the first train);
     * mechanism reads (steps ``dark_read``, ``uv_read``, ``after_read``): ``dI_uv``/``dL_uv``
       (first read under UV vs last dark read, relative), ``dI_uv_end``/``dL_uv_end`` (last
-      read under UV), ``dI_after``/``dL_after`` (first dark read after UV);
+      read under UV), ``dI_after``/``dL_after`` (first dark read after UV); ``dEL_uv``/
+      ``dEL_uv_end``: the light change without the UV-excited photoluminescence (the light
+      just before each read, at 0 V, subtracted from the read);
     * memory state ``Q = Qt_p - Qt_n`` (net trapped charge, C/m^2) relative to its pristine
       value: ``Q_gain`` after the first train (negative when the memory is trapped electrons;
       the times below use ``|Q - Q_pristine|`` with the sign of ``Q_gain``); ``uv_reset_s``
@@ -483,6 +489,11 @@ def trace_metrics(arrays: Mapping[str, np.ndarray], protocol: Protocol) -> dict[
                 if "after_read" in groups:
                     res[f"{key}_after"] = _rel(float(rd[k][groups["after_read"][0]]), base)
                 res[f"{'I' if k == 'J' else 'L'}_dark"] = base
+            # electroluminescence only: the light before each read (PL under UV) removed
+            el = rd["L"] - rd["L_pre"]
+            base = float(el[d])
+            res["dEL_uv"] = _rel(float(el[u[0]]), base)
+            res["dEL_uv_end"] = _rel(float(el[u[-1]]), base)
         if "probe" in groups and J.size:
             res["probe_gain_J"] = _rel(float(rd["J"][groups["probe"][0]]), float(J[0])) + 1.0
     # UV exposure: from the first sample with UV on to the last one of that exposure
@@ -796,7 +807,8 @@ def control_stack_data(base: str | Path | Mapping[str, Any], control: str) -> di
 # ============================================================================ mechanism table
 
 #: Columns of the mechanism table (relative changes, dimensionless).
-MECH_KEYS = ("dI_uv", "dL_uv", "dI_uv_end", "dL_uv_end", "dI_after", "dL_after")
+MECH_KEYS = ("dI_uv", "dL_uv", "dI_uv_end", "dL_uv_end", "dI_after", "dL_after", "dEL_uv",
+             "dEL_uv_end")
 
 
 def _sign(x: float, tol: float = 1e-3) -> str:

@@ -230,6 +230,7 @@ def test_trace_metrics_on_a_synthetic_trace(tmp_path):
     assert m["pearson"] == pytest.approx(1.0, abs=1e-12)
     assert m["dI_uv"] == pytest.approx(-0.5, rel=1e-9)  # UV halves the read
     assert m["dL_uv"] == pytest.approx(-0.5, rel=1e-9)
+    assert m["dEL_uv"] == pytest.approx(-0.5, rel=1e-9)  # no light between reads: EL = L
     assert m["dI_after"] == pytest.approx(0.0, abs=1e-9)
     row = S.mechanism_row({"stack": "nlem", "status": "complete", "metrics": m})
     a, pr, _ = S.read_h5_trace(_write(tmp_path, DECAY_UV, "decay_uv"))
