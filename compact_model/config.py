@@ -29,8 +29,10 @@ class CompactConfig:
     """Study folder of the physics traces: ``results/device/<physics_study>/<protocol>.h5``."""
     physics_protocols: list[str] = param(default_factory=lambda: [
         "pulses_10", "pulses_30", "pulses_50", "ppf_10ms", "ppf_100ms", "ppf_1s", "ppf_10s",
-        "decay", "uv_reset"])
-    """Physics protocols fitted at once by ``fit_compact`` (names of config/protocols/*.yaml)."""
+        "decay", "uv_reset", "full"])
+    """Physics protocols fitted at once by ``fit_compact`` (names of config/protocols/*.yaml;
+    ``full``: its trapped-charge relaxation in the 100 s rest gives D10 when no ``decay``
+    trace exists)."""
     fit_max_nfev: int = param(200, lo=1, hi=100000)
     """Function-evaluation cap of the least-squares fit to the physics traces."""
     v_read: float = param(4.0, lo=0.1, hi=8.0)
