@@ -1,5 +1,7 @@
 """Figures: the device panels are written as PNG files."""
 
+import json
+
 import compact_model
 from compact_model import figures
 
@@ -20,10 +22,14 @@ def test_fit_report_with_traces(tmp_path):
         tr, _ = protocols.simulate(m, segs)
         paths.append(tmp_path / f"{name}.h5")
         protocols.write_device_h5(paths[-1], tr, m.params.area, protocol=name)
-    # a (2-evaluation) physics fit: compact-vs-physics metric panel, one panel per protocol,
-    # compact-vs-paper panel
-    doc = fit.build_nlem(tmp_path / "nlem.json", paths, max_nfev=2)
+    # a physics-fit document (the preset standing for the fitted model): compact-vs-physics
+    # metric panel, one panel per protocol, compact-vs-paper panel
+    traces = fit.read_traces(paths, m.params.area)
+    cmp = fit.compare_traces(m.params, traces)
+    doc = fit.nlem_json(m, [t.name for t in traces], {"rms_ln_residual": {}}, physics=cmp)
+    doc["physics_agreement"] = fit.agreement(cmp)
     assert doc["physics_agreement"]["relative_difference"]
+    (tmp_path / "nlem.json").write_text(json.dumps(doc), encoding="utf-8")
     out = figures.fit_report(tmp_path / "nlem.json", tmp_path / "r.png", paths)
     assert out.stat().st_size > 10000  # four panels drawn
 
