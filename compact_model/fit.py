@@ -27,7 +27,9 @@
   fitted only up to the UV onset; its samples from the onset on are left out of the fit, their
   RMS ln residual is reported (``uv_not_fitted`` in the fit report), and the metrics that
   depend on them (``gain_lost_at_probe`` of ``uv_reset``) are listed under ``excluded`` by
-  :func:`agreement` instead of being counted in the 10 % check.
+  :func:`agreement` instead of being counted in the 10 % check. Without any erasing UV trace
+  the UV parameters (:data:`UV_PARAMS`) are not fitted and keep the start's (paper preset)
+  values, so D11 stays the paper-fitted one rather than drifting unconstrained.
 """
 
 from __future__ import annotations
@@ -282,6 +284,10 @@ PHYSICS_FREE: dict[str, tuple[float, float]] = {
     "alpha_l": (1.0, 10.0), "uv_i_sat": (1.0, 1e5), "cap_sat": (1e-3, 0.999),
 }
 
+
+#: UV-erase parameters: fitted only when some trace's UV lowers its read (else they stay at
+#: the start's values, the paper preset's by default).
+UV_PARAMS = ("uv_rate", "uv_k", "uv_i_sat")
 
 #: Shortest dark rest [s] whose trapped-charge relaxation :func:`rest_decay` uses, and the
 #: number of (log-spaced) samples of it in the fit residuals.
@@ -555,6 +561,10 @@ def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
                         tr.fit_end)
     base = base or NLEMParams()
     free = dict(free or PHYSICS_FREE)
+    erasing = [t.name for t in traces if (uv_behaviour(t) or {}).get("erases")]
+    if not erasing:  # no UV the model can follow: the UV parameters keep the base's values
+        for k in UV_PARAMS:
+            free.pop(k, None)
     names = list(free)
     # start 1: the preset, first-order capture (cap_sat = 0, not free: the exact closed-form
     # update); start 2, only when start 1 misses the 10 % goal on some metric: supply-limited
