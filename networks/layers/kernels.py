@@ -14,10 +14,13 @@ path (tested in ``tests/networks/test_layer_kernels.py``):
 * scalars (``n / xs``, ``k / ys``, ...) are float32 divisions, as torch does them on 0-d
   float32 tensors (:func:`absmax32` gives the full scale as a float32 scalar).
 
-The kernels are used for contiguous float32 CPU tensors only (:func:`fusable`); anything else
-(other dtypes, accelerators) takes the torch path. Look-up indices are clamped to the table
-(NaN → first entry), so a bad input can never read outside it; a NaN input still gives a NaN
-output, through its NaN full scale.
+The kernels are used for contiguous float32 CPU tensors only, and while torch runs on at most
+:data:`MAX_THREADS` threads (:func:`fusable`): they are serial, and one serial fused pass beats
+torch's multi-pass chain only while that chain has few threads to spread over (on a 2-core box
+a 2-thread torch op also waits for the second core at every hand-off). Anything else (other
+dtypes, accelerators, many threads) takes the torch path, with the same values. Look-up
+indices are clamped to the table (NaN → first entry), so a bad input can never read outside
+it; a NaN input still gives a NaN output, through its NaN full scale.
 """
 
 from __future__ import annotations
@@ -37,11 +40,14 @@ F32 = np.float32
 
 ENABLED = nb is not None
 """Use the kernels where :func:`fusable` allows (tests switch it off to compare paths)."""
+MAX_THREADS = 4
+"""Largest ``torch.get_num_threads()`` for which the (serial) kernels are used."""
 
 
 def fusable(*ts: torch.Tensor) -> bool:
-    """True when every tensor is a contiguous float32 CPU tensor and the kernels are enabled."""
-    if not ENABLED:
+    """True when every tensor is a contiguous float32 CPU tensor, the kernels are enabled and
+    torch uses at most :data:`MAX_THREADS` threads."""
+    if not ENABLED or torch.get_num_threads() > MAX_THREADS:
         return False
     for t in ts:
         if t.dtype != torch.float32 or t.device.type != "cpu" or not t.is_contiguous():

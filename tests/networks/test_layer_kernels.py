@@ -225,3 +225,17 @@ def test_absmax32_matches_torch():
     assert float(kernels.absmax32(torch.zeros(5))) == float(absmax(torch.zeros(5)))
     y = torch.tensor([1.0, float("inf"), -2.0])
     assert float(kernels.absmax32(y)) == float("inf")
+
+
+def test_kernels_only_below_the_thread_limit():
+    t = torch.zeros(4)
+    saved = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert kernels.fusable(t) == kernels.ENABLED
+        assert not kernels.fusable(t[::2])  # strided: torch path
+        assert not kernels.fusable(t.double())
+        torch.set_num_threads(kernels.MAX_THREADS + 1)  # many threads: torch's parallel ops
+        assert not kernels.fusable(t)
+    finally:
+        torch.set_num_threads(saved)
