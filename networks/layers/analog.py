@@ -24,6 +24,7 @@ fused Numba kernels (``networks.layers.kernels``) with the torch path's exact ar
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -397,10 +398,12 @@ class _AnalogMixin:
         """No-grad forward of the whole chain; returns ``(output, DAC output)``."""
         hw = self.hw
         assert hw is not None
+        buf = None
         if hw.dac_bits <= 0:
             xq = x
         elif kernels.fusable(x, wq, self.in_sym if self._in_mode == "predistort" else x):
-            xq = self._dac_cpu(x, kernels.absmax32(x), torch.empty(x.numel()))
+            buf = self._take_buffer(x.numel())
+            xq = self._dac_cpu(x, kernels.absmax32(x), buf)
         else:
             xq = self._dac_codes(x, absmax(x))
         y = self._op(xq, wq)
@@ -410,7 +413,22 @@ class _AnalogMixin:
             self._adc_cpu(y, bias, bias_dim)
         else:
             self._adc_(y, bias, bias_dim)
-        return y, xq
+        return y, xq, buf
+
+    def _take_buffer(self, n: int) -> torch.Tensor:
+        """A flat float32 CPU buffer of ``n`` elements for the DAC output.
+
+        Buffers come back to the layer's pool when the autograd graph that saved them is freed
+        (:class:`_Crossbar`), so in a training loop the same two buffers alternate instead of
+        one fresh activation-sized allocation per forward (on glibc, those are paid again as
+        page faults whenever the heap is trimmed between steps).
+        """
+        pool = self.__dict__.setdefault("_xq_pool", [])
+        while pool:
+            buf = pool.pop()
+            if buf.numel() == n:
+                return buf
+        return torch.empty(n)
 
     def _dac_cpu(self, x: torch.Tensor, xs: np.float32, out: torch.Tensor) -> torch.Tensor:
         """:meth:`_dac_codes` as one kernel into ``out`` (flat, ``x.numel()`` elements;
@@ -441,6 +459,13 @@ class _AnalogMixin:
 
 
 F32 = np.float32
+_POOL_MAX = 2
+
+
+def _give_back(pool: list[torch.Tensor], buf: torch.Tensor) -> None:
+    """Return a DAC-output buffer to its layer's pool (at most ``_POOL_MAX`` kept)."""
+    if len(pool) < _POOL_MAX:
+        pool.append(buf)
 
 
 class _Crossbar(torch.autograd.Function):
@@ -457,9 +482,11 @@ class _Crossbar(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor | None,  # noqa: D102
                 bias: torch.Tensor | None, wq: torch.Tensor, layer: Any) -> torch.Tensor:
-        y, xq = layer._crossbar_forward(x, wq, bias)
+        y, xq, buf = layer._crossbar_forward(x, wq, bias)
         ctx.layer = layer
         ctx.save_for_backward(xq, wq)
+        if buf is not None:  # the buffer is free again once nothing can use ctx any more
+            weakref.finalize(ctx, _give_back, layer.__dict__.setdefault("_xq_pool", []), buf)
         return y
 
     @staticmethod

@@ -239,3 +239,32 @@ def test_kernels_only_below_the_thread_limit():
         assert not kernels.fusable(t)
     finally:
         torch.set_num_threads(saved)
+
+
+@pytest.mark.skipif(not kernels.ENABLED, reason="numba not installed")
+def test_dac_buffer_is_reused_only_after_its_graph_is_freed(torch_path):
+    torch.manual_seed(6)
+    lay = AnalogConv2d(3, 4, 3, padding=1, hw=HardwareConfig(seed=2)).train()
+    twin = copy.deepcopy(lay)
+    x1, x2 = torch.randn(2, 3, 6, 6), torch.randn(2, 3, 6, 6)
+    y = lay(x1)
+    p1 = y.grad_fn.saved_tensors[0].data_ptr()
+    y.sum().backward()
+    del y  # graph freed: its DAC buffer goes back to the layer
+    ya, yb = lay(x1), lay(x2)  # two live graphs: the first reuses the buffer, the second not
+    pa, pb = (t.grad_fn.saved_tensors[0].data_ptr() for t in (ya, yb))
+    assert pa == p1 and pb != pa
+    g1, g2 = torch.randn_like(ya), torch.randn_like(yb)
+    ((ya * g1).sum() + (yb * g2).sum()).backward(retain_graph=True)
+    with torch_path:  # the same steps on the torch path (no buffer pool)
+        y = twin(x1)
+        y.sum().backward()
+        ta, tb = twin(x1), twin(x2)
+        ((ta * g1).sum() + (tb * g2).sum()).backward(retain_graph=True)
+    assert torch.equal(ya, ta) and torch.equal(yb, tb)
+    assert torch.equal(lay.weight.grad, twin.weight.grad)
+    lay(x2)  # a new forward while the retained graphs live must not touch their buffers
+    (ya.sum() + yb.sum()).backward()
+    with torch_path:
+        (ta.sum() + tb.sum()).backward()
+    assert torch.equal(lay.weight.grad, twin.weight.grad)
