@@ -303,9 +303,12 @@ class _AnalogMixin:
         return d["_wq"]
 
     def train(self, mode: bool = True) -> Any:  # noqa: D102 - nn.Module API
-        if mode and getattr(self, "hw", None) is not None:
-            self.programmed.fill_(False)
-            self._train_epoch += 1  # re-program the training weights too
+        if getattr(self, "hw", None) is not None:
+            if mode:
+                self.programmed.fill_(False)
+                self._train_epoch += 1  # re-program the training weights too
+            else:  # no memory held for training-sized DAC buffers in eval
+                self.__dict__.setdefault("_xq_pool", []).clear()
         return super().train(mode)  # type: ignore[misc]
 
     # --- signal chain ----------------------------------------------------------------------
@@ -391,19 +394,32 @@ class _AnalogMixin:
             w_in, wq = self.weight, self.weight.detach()
         else:
             w_in, wq = self.weight, self._train_weight()[0]
-        return _Crossbar.apply(x, w_in, self.bias, wq, self)
+        bias = self.bias
+        graph = torch.is_grad_enabled() and (
+            x.requires_grad or (w_in is not None and w_in.requires_grad)
+            or (bias is not None and bias.requires_grad))
+        return _Crossbar.apply(x, w_in, bias, wq, self, graph)
 
-    def _crossbar_forward(self, x: torch.Tensor, wq: torch.Tensor,
-                          bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """No-grad forward of the whole chain; returns ``(output, DAC output)``."""
+    def _crossbar_forward(self, x: torch.Tensor, wq: torch.Tensor, bias: torch.Tensor | None,
+                          graph: bool = True
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """No-grad forward of the whole chain; returns ``(output, DAC output, pooled buffer)``.
+
+        ``graph``: the DAC output is saved for a backward (it then lives in a buffer of the
+        layer's pool, returned with the graph); otherwise it is a per-thread scratch buffer.
+        """
         hw = self.hw
         assert hw is not None
         buf = None
         if hw.dac_bits <= 0:
             xq = x
         elif kernels.fusable(x, wq, self.in_sym if self._in_mode == "predistort" else x):
-            buf = self._take_buffer(x.numel())
-            xq = self._dac_cpu(x, kernels.absmax32(x), buf)
+            if graph:
+                buf = self._take_buffer(x.numel())
+                xq = self._dac_cpu(x, kernels.absmax32(x), buf)
+            else:
+                xq = self._dac_cpu(x, kernels.absmax32(x),
+                                   scratch(x.numel(), x.dtype, x.device, "dac"))
         else:
             xq = self._dac_codes(x, absmax(x))
         y = self._op(xq, wq)
@@ -481,8 +497,9 @@ class _Crossbar(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor | None,  # noqa: D102
-                bias: torch.Tensor | None, wq: torch.Tensor, layer: Any) -> torch.Tensor:
-        y, xq, buf = layer._crossbar_forward(x, wq, bias)
+                bias: torch.Tensor | None, wq: torch.Tensor, layer: Any,
+                graph: bool) -> torch.Tensor:
+        y, xq, buf = layer._crossbar_forward(x, wq, bias, graph)
         ctx.layer = layer
         ctx.save_for_backward(xq, wq)
         if buf is not None:  # the buffer is free again once nothing can use ctx any more
@@ -494,7 +511,7 @@ class _Crossbar(torch.autograd.Function):
         xq, wq = ctx.saved_tensors
         need = ctx.needs_input_grad
         gx, gw, gb = ctx.layer._op_backward(g.contiguous(), xq, wq, (need[0], need[1], need[2]))
-        return gx, gw, gb, None, None
+        return gx, gw, gb, None, None, None
 
 
 class AnalogLinear(_AnalogMixin, nn.Linear):
