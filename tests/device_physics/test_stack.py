@@ -42,7 +42,7 @@ def test_nlem_stack_si_values() -> None:
     assert sum(et.weights) == pytest.approx(1.0)
     assert et.volume_density == pytest.approx(3e16 / 3e-9)  # 3e12 cm-2 in 3 nm
     assert pvp.chi + pvp.Eg == pytest.approx(5.5)  # PVP HOMO -5.5 eV kept by the calibration
-    assert et.photoemission == pytest.approx(1e-19)  # 1e-15 cm2 -> m2 (calibrated 2026-11-29)
+    assert et.photoemission == pytest.approx(3e-21)  # 3e-17 cm2 -> m2 (calibrated 2026-11-29)
     assert pvp.absorption(365e-9) == 0.0  # PVP transparent at 365 nm (paper Fig. S1)
     with pytest.raises(ValueError, match="alpha_uv"):
         s.layers[0].absorption(500e-9)
