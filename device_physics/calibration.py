@@ -159,7 +159,7 @@ _ET = ("layers", "pvp", "traps", "pvp_electron_traps")
 #: out-coupling only scales the light and does not enter the ratios D3-D12, so it is not free.
 DEFAULT_PARAMS: tuple[FreeParam, ...] = (
     FreeParam("et_density", (*_ET, "density", "value"), 1e11, 3e13, True, "cm-2"),
-    FreeParam("et_capture", (*_ET, "capture", "value"), 1e-13, 1e-8, True, "cm3/s"),
+    FreeParam("et_capture", (*_ET, "capture", "value"), 1e-16, 1e-8, True, "cm3/s"),
     FreeParam("et_depth_mean", (*_ET, "depth", "mean"), 0.45, 0.9, False, "eV"),
     FreeParam("et_depth_sigma", (*_ET, "depth", "sigma"), 0.01, 0.15, False, "eV"),
     FreeParam("et_recombination", (*_ET, "recombination", "value"), 1e-20, 1e-14, True,
