@@ -13,19 +13,24 @@ def pk():
     return pack(PAPER)
 
 
-@pytest.mark.parametrize("v,uv,dt", [(5.0, 0.0, 0.03), (0.0, 0.0, 10.0), (0.0, 700.0, 0.01),
-                                     (4.0, 300.0, 0.5), (-3.0, 0.0, 1.0), (2.0, 1e4, 5.0)])
-def test_step_matches_reference(pk, v, uv, dt):
-    rng = np.random.default_rng(3)
-    n = 2000
-    ws = rng.uniform(0, 1 - PAPER.f_fast, n)
-    wf = rng.uniform(0, PAPER.f_fast, n)
+def _check_step(p, pk, n, seed, v, uv, dt):
+    """Numba ``step`` equals the numpy reference to 1e-12 on random states; returns them."""
+    rng = np.random.default_rng(seed)
+    ws = rng.uniform(0, 1 - p.f_fast, n)
+    wf = rng.uniform(0, p.f_fast, n)
     ks = rng.lognormal(0, 0.1, n)
     xi = rng.standard_normal(n)
     a_s, a_f = kernels.step(ws, wf, np.array([v]), np.array([uv]), dt, pk, ks, xi, 0.05)
     b_s, b_f = reference.step(ws, wf, v, uv, dt, pk, ks, xi, 0.05)
     np.testing.assert_allclose(a_s, b_s, rtol=0, atol=1e-12)
     np.testing.assert_allclose(a_f, b_f, rtol=0, atol=1e-12)
+    return ws, wf
+
+
+@pytest.mark.parametrize("v,uv,dt", [(5.0, 0.0, 0.03), (0.0, 0.0, 10.0), (0.0, 700.0, 0.01),
+                                     (4.0, 300.0, 0.5), (-3.0, 0.0, 1.0), (2.0, 1e4, 5.0)])
+def test_step_matches_reference(pk, v, uv, dt):
+    _check_step(PAPER, pk, 2000, 3, v, uv, dt)
 
 
 def test_parallel_build_matches_serial(pk):
@@ -152,16 +157,7 @@ def test_supply_limited_capture_matches_reference(v, uv, dt):
     # cap_sat > 0: sub-stepped split capture/emission with a Newton solve per sub-step
     p = PAPER.replace(cap_sat=0.95, k_fast=5.0, k_slow=2.0)
     pk2 = pack(p)
-    rng = np.random.default_rng(9)
-    n = 500
-    ws = rng.uniform(0, 1 - p.f_fast, n)
-    wf = rng.uniform(0, p.f_fast, n)
-    ks = rng.lognormal(0, 0.1, n)
-    xi = rng.standard_normal(n)
-    a_s, a_f = kernels.step(ws, wf, np.array([v]), np.array([uv]), dt, pk2, ks, xi, 0.05)
-    b_s, b_f = reference.step(ws, wf, v, uv, dt, pk2, ks, xi, 0.05)
-    np.testing.assert_allclose(a_s, b_s, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(a_f, b_f, rtol=0, atol=1e-12)
+    ws, wf = _check_step(p, pk2, 500, 9, v, uv, dt)
     out = kernels.pulse_read(ws, wf, v, dt, 4.0, pk2)  # general kernels for cap_sat > 0
     if uv == 0.0:
         np.testing.assert_allclose(out[3], reference.light(4.0, out[0] + out[1], pk2),
