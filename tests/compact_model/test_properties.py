@@ -44,13 +44,17 @@ def test_state_stays_in_bounds(w0, seq, seed):
 @given(st.floats(2.5, 8.0), st.floats(1e-4, 0.2), st.floats(0.0, 5.0),
        st.integers(2, 30))
 def test_potentiation_monotonic_without_uv(amp, width, interval, n):
-    # from the erased state, the read after each pulse of a train never decreases
-    s = M.as_state(np.zeros(1))
+    _assert_train_monotonic(M, amp, width, interval, n)
+
+
+def _assert_train_monotonic(model, amp, width, interval, n):
+    """From the erased state, the state after each pulse of a train never decreases."""
+    s = model.as_state(np.zeros(1))
     prev = 0.0
     for k in range(n):
         if k:
-            s = M.rest(s, interval)
-        s = M.pulse(s, n=1, amplitude=amp, width=width)
+            s = model.rest(s, interval)
+        s = model.pulse(s, n=1, amplitude=amp, width=width)
         assert float(s.w[0]) >= prev - 1e-15
         prev = float(s.w[0])
 
@@ -108,11 +112,4 @@ def test_supply_limited_state_stays_in_bounds(w0, seq):
 @settings(max_examples=15, deadline=None)
 @given(st.floats(2.5, 8.0), st.floats(1e-4, 0.1), st.floats(0.0, 5.0), st.integers(2, 12))
 def test_supply_limited_potentiation_monotonic(amp, width, interval, n):
-    s = M_SL.as_state(np.zeros(1))
-    prev = 0.0
-    for k in range(n):
-        if k:
-            s = M_SL.rest(s, interval)
-        s = M_SL.pulse(s, n=1, amplitude=amp, width=width)
-        assert float(s.w[0]) >= prev - 1e-15
-        prev = float(s.w[0])
+    _assert_train_monotonic(M_SL, amp, width, interval, n)
