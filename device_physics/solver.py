@@ -42,6 +42,7 @@ class NewtonStats:
     iterations: int = 0
     failures: int = 0
     floor_accepts: int = 0
+    stagnation_accepts: int = 0
 
 
 class DDSolver:
@@ -291,7 +292,7 @@ class DDSolver:
             self._stag = self._stag + 1 if (stalled and m < self.stag_dx_tol) else 0
             if it >= self.max_it:
                 if self._stag >= 3:
-                    self.stats.floor_accepts += 1
+                    self.stats.stagnation_accepts += 1
                     return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
                 return PETSc.SNES.ConvergedReason.DIVERGED_MAX_IT
             return 0

@@ -274,5 +274,7 @@ def _stats(s: DDSolver, steps: int, rejected: int, newton0: int, wall0: float,
            failed: bool) -> dict[str, Any]:
     return {"steps": steps, "rejected_steps": rejected,
             "newton_iterations": s.stats.iterations - newton0,
-            "newton_failures": s.stats.failures, "wall_s": time.perf_counter() - wall0,
+            "newton_failures": s.stats.failures,
+            "stagnation_accepts": s.stats.stagnation_accepts,
+            "wall_s": time.perf_counter() - wall0,
             "failed": failed}
