@@ -1,0 +1,308 @@
+"""Rows D1, D8-D12 and D14 of ``paper_vs_sim.csv`` measured on the device-physics studies.
+
+The study rules (``workflow/rules/studies.smk``) run the drift-diffusion physics on the paper's
+protocols: three I-V scans (D1), paired pulses at several intervals (D8), 50 pulses then a dark
+rest (D10) or UV (D11), and the control stacks under UV read pulses (D9, D14) with the field
+profiles of Fig. 3. This module turns those outputs into table rows. It joins two stages (the
+studies' trace metrics and the compact model's metric functions) and so lives in the
+infrastructure package, next to :mod:`lemsim.device_rows`.
+
+Decisions, stated here and in every row's definition:
+
+* the physics value is the row's ``simulated`` value (physics first); the compact model's value
+  for the same row is named in the definition (for the ``paper`` preset it is fitted to the
+  paper, not predicted);
+* D10 and D11 are measured on the **trapped charge** of the memory (``Qt_p - Qt_n`` relative to
+  the pristine device): 63.06 % of it lost in the dark rest (D10), 99 % of it erased under UV
+  (D11, "100 %" read as 99 %). The read current is only sampled by the probe pulse at the end of
+  each protocol, so its time course is not available; the probe's gain is given next to it;
+* D8 fits the PPF index (A_2 - A_1)/A_1 against the interval between the pulses (end of the
+  first to start of the second) with one and two exponentials (better by AIC,
+  :func:`compact_model.metrics.fit_ppf`); with fewer than 3 intervals only the indices are given.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lemsim.targets import write_rows
+
+#: Fraction of the trapped charge that counts as "erased" by UV (D11: the paper's 100 %).
+UV_ERASED = 0.99
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return "n/a" if not math.isfinite(v) else f"{v:.{digits}g}"
+
+
+def _trace(path: str | Path):
+    from device_physics.studies import read_h5_trace
+
+    arrays, protocol, attrs = read_h5_trace(path)
+    status = str(attrs.get("status", "complete"))
+    return arrays, protocol, status
+
+
+def iv_scan_metrics(t: np.ndarray, v: np.ndarray, i: np.ndarray, lum: np.ndarray
+                    ) -> list[dict[str, float]]:
+    """Per-scan loop area (signed integral of I dV, negative = counter-clockwise), current and
+    light at the turning voltage, for a trace of consecutive triangular sweeps from 0 V.
+
+    Scans are split at the samples where the voltage is back at its minimum between two maxima.
+
+    Raises:
+        ValueError: when the trace holds no complete scan.
+    """
+    from compact_model.protocols import loop_area
+
+    t, v, i, lum = (np.asarray(a, dtype=float) for a in (t, v, i, lum))
+    if v.size < 3 or np.ptp(v) <= 0:
+        raise ValueError("iv trace: the voltage does not sweep")
+    vmax = float(v.max())
+    top = v >= vmax - 1e-6 * max(abs(vmax), 1.0)
+    # one run of samples at the top per scan
+    starts = np.flatnonzero(np.diff(np.r_[0, top.astype(np.int8)]) == 1)
+    bounds = [0]
+    for a, b in zip(starts[:-1], starts[1:], strict=True):
+        bounds.append(a + int(np.argmin(v[a:b])))
+    bounds.append(v.size - 1)
+    out = []
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        seg = slice(a, b + 1)
+        vk, ik, lk = v[seg], i[seg], lum[seg]
+        if vk.size < 3:
+            continue
+        j = int(np.argmax(vk))
+        out.append({"scan": k + 1, "loop_area": loop_area(vk - vk[0], ik),
+                    "I_top": float(ik[j]), "L_top": float(lk[j]), "V_top": float(vk[j])})
+    if not out:
+        raise ValueError("iv trace: no complete scan")
+    return out
+
+
+def ppf_points(paths: Sequence[str | Path]) -> list[tuple[float, float, str]]:
+    """(interval s, PPF index, status) of each paired-pulse trace, sorted by interval."""
+    from device_physics.studies import pulse_reads
+
+    pts = []
+    for p in paths:
+        arrays, pr, status = _trace(p)
+        win = pr.pulse_windows()
+        if len(win) < 2:
+            continue
+        rd = pulse_reads(arrays, pr)
+        a1, a2 = float(rd["J"][0]), float(rd["J"][1])
+        if math.isfinite(a1) and math.isfinite(a2) and a1 != 0:
+            pts.append((float(win[1][0] - win[0][1]), (a2 - a1) / a1, status))
+    return sorted(pts)
+
+
+def _compact(nlem_path: str | Path | None) -> tuple[dict[str, Any], str]:
+    if not nlem_path:
+        return {}, "compact model"
+    doc = json.loads(Path(nlem_path).read_text(encoding="utf-8"))
+    tag = "compact fit" if doc.get("physics_vs_compact") else \
+        "compact preset (fitted to the paper)"
+    return {k: v.get("compact") for k, v in doc.get("metrics", {}).items()
+            if isinstance(v, Mapping)}, tag
+
+
+def _by_name(paths: Sequence[str | Path]) -> dict[str, Path]:
+    return {Path(p).stem: Path(p) for p in paths}
+
+
+def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | None = None,
+               profiles_json: str | Path | None = None, nlem_path: str | Path | None = None,
+               solver: str = "drift-diffusion") -> list[dict[str, Any]]:
+    """Rows D1, D8-D12, D14 from the study outputs that exist among the inputs.
+
+    Args:
+        trace_paths: Study traces ``<protocol>.h5`` (``iv_3scans*``, ``ppf_*``, ``decay*``,
+            ``uv_reset*``); a protocol that is absent leaves its row to the other stages.
+        mechanism_csv: The mechanism table (control stacks under UV reads): D9, D14.
+        profiles_json: The profile study summary (interface fields in the dark / under UV): D14.
+        nlem_path: The compact model JSON, whose value of each row goes into the definition.
+        solver: Solver and mesh description for ``source_stage``.
+    """
+    from compact_model.metrics import fit_ppf
+    from device_physics.studies import trace_metrics
+
+    comp, ctag = _compact(nlem_path)
+    stage = f"device_physics studies ({solver})"
+    traces = _by_name(trace_paths)
+    rows: list[dict[str, Any]] = []
+
+    def cval(key: str, scale: float = 1.0) -> str:
+        if comp.get(key) is None:
+            return ""
+        return f"; {ctag}: {_fmt(scale * float(comp[key]))}"
+
+    def st(status: str, name: str) -> str:
+        return "" if status == "complete" else f" [run {name} {status[:160]}]"
+
+    iv = sorted(n for n in traces if n.startswith("iv_"))
+    if iv:
+        arrays, _, status = _trace(traces[iv[0]])
+        j = arrays.get("J_conduction", arrays["J"])
+        try:
+            scans = iv_scan_metrics(arrays["t"], arrays["V"], j, arrays["L"])[:3]
+        except ValueError as err:
+            rows.append({"id": "D1", "simulated": "", "source_stage": stage,
+                         "definition": f"{iv[0]}: {err}" + st(status, iv[0])})
+        else:
+            ccw = all(s["loop_area"] < 0 for s in scans)
+            grows = all(b["I_top"] > a["I_top"] and b["L_top"] > a["L_top"]
+                        for a, b in zip(scans, scans[1:], strict=False))
+            rows.append({
+                "id": "D1", "source_stage": stage,
+                "simulated": f"{'counter-clockwise' if ccw else 'not counter-clockwise'}; "
+                             f"{'grows' if grows else 'does not grow'} over {len(scans)} scans",
+                "definition": f"{iv[0]} physics trace, triangular 0 -> "
+                              f"{_fmt(scans[0]['V_top'], 3)} -> 0 V sweeps in the dark; J at the "
+                              "top per scan " + ", ".join(f"{s['I_top']:.4g}" for s in scans)
+                              + " A/m2; L at the top " + ", ".join(f"{s['L_top']:.4g}"
+                                                                 for s in scans)
+                              + " photons/(s m2); loop area sign "
+                              + ", ".join("-" if s["loop_area"] < 0 else "+" for s in scans)
+                              + " (- = counter-clockwise)" + st(status, iv[0])})
+
+    ppf = [traces[n] for n in sorted(traces) if n.startswith("ppf_")]
+    if ppf:
+        pts = ppf_points(ppf)
+        pairs = ", ".join(f"{dt * 1e3:g} ms: {x:.4g}" for dt, x, _ in pts)
+        bad = [s for *_, s in pts if s != "complete"]
+        if len(pts) >= 3:
+            fit = fit_ppf([p[0] for p in pts], [p[1] for p in pts])
+            falls = all(b[1] <= a[1] for a, b in zip(pts, pts[1:], strict=False))
+            rows.append({
+                "id": "D8", "simulated": float(fit.taus[0]), "unit": "s", "source_stage": stage,
+                "definition": f"fast time constant of the {fit.n_exp}-exponential fit of the "
+                              f"physics PPF index (A2 - A1)/A1 vs interval ({pairs}); "
+                              f"{'falls' if falls else 'does not fall'} with the interval"
+                              + (f"; slow tau {_fmt(fit.taus[1])} s" if fit.n_exp == 2 else "")
+                              + cval("D8_ppf_tau1_s")
+                              + (f" [{len(bad)} runs incomplete]" if bad else "")})
+        elif pts:
+            rows.append({"id": "D8", "simulated": "", "source_stage": stage,
+                         "definition": f"physics PPF index vs interval ({pairs}); fewer than 3 "
+                                       "intervals, no fit" + cval("D8_ppf_tau1_s")})
+
+    decay_s = reset_s = float("nan")
+    dec = sorted(n for n in traces if n.startswith("decay"))
+    if dec:
+        arrays, pr, status = _trace(traces[dec[0]])
+        m = trace_metrics(arrays, pr)
+        decay_s = float(m.get("decay_s", float("nan")))
+        left = m.get("decay_Q_left", float("nan"))
+        rest = max((s.t1 - s.t0 for s in pr.segments if s.kind == "rest"), default=0.0)
+        sim: Any = decay_s if math.isfinite(decay_s) else \
+            f"> {rest:g} s ({100 * float(left):.0f} % of the trapped charge left)"
+        rows.append({
+            "id": "D10", "simulated": sim, "unit": "s", "source_stage": stage,
+            "definition": f"{dec[0]} physics trace ({int(m.get('n_pulses', 0)) - 1} pulses, "
+                          f"{rest:g} s dark rest, probe): time for the trapped charge of the "
+                          f"memory to lose 63.06 %; {100 * float(left):.0f} % left at the end "
+                          f"of the rest; probe pulse / first pulse "
+                          f"{_fmt(m.get('probe_gain_J'))} (train gain "
+                          f"{_fmt(m.get('gain_J'))})" + cval("D10_decay_s") + st(status, dec[0])})
+    uv = sorted(n for n in traces if n.startswith("uv_reset"))
+    if uv:
+        arrays, pr, status = _trace(traces[uv[0]])
+        m = trace_metrics(arrays, pr)
+        reset_s = float(m.get("uv_reset_s", float("nan")))
+        left = float(m.get("uv_Q_left", float("nan")))
+        dur = sum(s.t1 - s.t0 for s in pr.segments if s.kind == "uv")
+        sim = reset_s if math.isfinite(reset_s) else \
+            f"> {dur:g} s ({100 * left:.0f} % of the trapped charge left)"
+        rows.append({
+            "id": "D11", "simulated": sim, "unit": "s", "source_stage": stage,
+            "definition": f"{uv[0]} physics trace (train, UV "
+                          f"{_fmt(m.get('uv_intensity_mW_cm2'), 3)} mW/cm2 at 0 V, probe): "
+                          f"time under UV to erase {100 * UV_ERASED:g} % of the trapped charge "
+                          f"(63 % in {_fmt(m.get('uv_t63_s'))} s; {100 * left:.1f} % left at "
+                          f"the end); probe pulse / first pulse {_fmt(m.get('probe_gain_J'))} "
+                          f"(train gain {_fmt(m.get('gain_J'))})" + cval("D11_uv_reset_s")
+                          + st(status, uv[0])})
+    if dec and uv:
+        ratio = reset_s / decay_s if math.isfinite(reset_s) and math.isfinite(decay_s) else None
+        if ratio is not None:
+            rows.append({"id": "D12", "simulated": 100 * ratio, "unit": "%",
+                         "source_stage": stage,
+                         "definition": "physics D11 / D10 (trapped charge), in %"
+                                       + cval("D12_ratio", 100.0)})
+        else:
+            rows.append({"id": "D12", "simulated": "", "unit": "%", "source_stage": stage,
+                         "definition": f"physics D11 / D10 undefined: D10 {_fmt(decay_s)} s, "
+                                       f"D11 {_fmt(reset_s)} s (a time that was not reached "
+                                       "within its protocol)" + cval("D12_ratio", 100.0)})
+
+    if mechanism_csv and Path(mechanism_csv).exists():
+        with open(mechanism_csv, newline="", encoding="utf-8") as fh:
+            mech = list(csv.DictReader(fh))
+        rows += _mechanism_rows(mech, profiles_json, stage, cval("D9_uv_on_off_ratio"))
+    return rows
+
+
+def _f(row: Mapping[str, Any], key: str) -> float:
+    try:
+        return float(row.get(key, "nan"))
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _mechanism_rows(mech: list[dict[str, Any]], profiles_json: str | Path | None, stage: str,
+                    compact_d9: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    full = next((r for r in mech if r.get("stack") == "nlem"), None)
+    if full is not None:
+        di, dl = _f(full, "dI_uv_end"), _f(full, "dL_uv_end")
+        dle = _f(full, "dEL_uv_end")
+        drops = di < 0 and dl < 0
+        rows.append({
+            "id": "D9", "simulated": f"dI {100 * di:+.2f} %, dL {100 * dl:+.2f} %", "unit": "%",
+            "source_stage": stage,
+            "definition": f"full stack, 4 V / 30 ms read pulses: last read under UV vs last dark "
+                          f"read (first UV read dI {100 * _f(full, 'dI_uv'):+.2f} %); current "
+                          f"and light {'both drop' if drops else 'do not both drop'} under UV; "
+                          f"EL without the UV photoluminescence {100 * dle:+.2f} %"
+                          + compact_d9 + ("" if full.get("status") == "complete"
+                                          else f" [run {str(full.get('status'))[:120]}]")})
+    neg = [r["stack"] for r in mech if _f(r, "dI_uv_end") < -1e-3]
+    signs = "; ".join(f"{r['stack']}: dI {100 * _f(r, 'dI_uv_end'):+.2f} %, "
+                      f"dL {100 * _f(r, 'dL_uv_end'):+.2f} %" for r in mech)
+    only = neg == ["nlem"]
+    field = ""
+    if profiles_json and Path(profiles_json).exists():
+        prof = json.loads(Path(profiles_json).read_text(encoding="utf-8"))
+        lo, up = prof.get("builtin_E_pvp_lower_V_m"), prof.get("builtin_E_pvp_upper_V_m")
+        ulo, uup = prof.get("uv_change_E_pvp_lower_V_m"), prof.get("uv_change_E_pvp_upper_V_m")
+        field = (f"; built-in field of the trapped charge at 0 V (trained - pristine): "
+                 f"IDTBT/PVP {_fmt(lo)} V/m, PVP/QD {_fmt(up)} V/m (negative = opposite to the "
+                 f"applied field); change under UV at the read bias: {_fmt(ulo)} / {_fmt(uup)} "
+                 "V/m")
+    rows.append({
+        "id": "D14", "source_stage": stage,
+        "simulated": (f"negative UV photoconductance only in the full stack: "
+                      f"{'yes' if only else 'no'} (negative in: {', '.join(neg) or 'none'})"),
+        "definition": "sign of dI and dL (last read under UV vs dark, 4 V reads) per control "
+                      f"stack: {signs}{field}"})
+    return rows
+
+
+def write_study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | None,
+                     profiles_json: str | Path | None, nlem_path: str | Path | None,
+                     rows_path: str | Path, solver: str = "drift-diffusion") -> Path:
+    """Write :func:`study_rows` to ``rows_path`` (lemsim.targets format)."""
+    return write_rows(rows_path, study_rows(trace_paths, mechanism_csv, profiles_json,
+                                            nlem_path, solver))
