@@ -2,12 +2,41 @@
 # append their row files (lemsim.targets.write_rows) to ROWS; this file must be included last.
 
 ALL += [f"{RES}/tables/paper_vs_sim.csv", f"{RES}/provenance.json"]
+#: Row files measured on the physics; they come last so that they win on a shared row id.
+PHYSICS_ROWS = ("device.json", "studies.json")
+
+if STUDIES["enabled"]:
+    ROWS += [f"{RES}/tables/rows/studies.json"]
+
+
+rule study_rows:
+    # D1, D8-D12 and D14 from the physics studies (lemsim.study_rows; the rules are in
+    # studies.smk); the compact model's value of each row is named in its definition.
+    input:
+        traces=expand(f"{SRES}/traces/{{p}}.h5", p=STUDIES["figure_protocols"]),
+        mechanism=f"{SRES}/mechanism_table.csv",
+        profiles=f"{SRES}/profiles.json",
+        nlem=f"{RES}/compact/nlem.json",
+    output:
+        f"{RES}/tables/rows/studies.json",
+    params:
+        solver=f"fv1d drift-diffusion, {STUDIES['nodes_per_layer']} cells per layer",
+    log:
+        f"{LOGS}/studies/rows.log",
+    threads: 1
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/study_rows.py"
 
 
 rule paper_table:
     input:
         # Later files win on the same row id: the physics rows come last (physics first).
-        lambda wc: sorted(ROWS, key=lambda path: os.path.basename(path) == "device.json"),
+        lambda wc: sorted(ROWS, key=lambda path: os.path.basename(path) in PHYSICS_ROWS),
     output:
         report(
             f"{RES}/tables/paper_vs_sim.csv",
