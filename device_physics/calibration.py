@@ -1,11 +1,15 @@
 """Calibration of the N-LEM stack's free physics parameters to the paper's device metrics.
 
-Owns the optimiser over drift-diffusion runs (fv1d) that fits the few parameters the
-literature does not fix to PAPER_TARGETS D3-D12, its on-disk run cache, and the residual
-definition. Runnable as::
+Owns the optimiser over drift-diffusion runs (fv1d, or dolfinx with ``--solver dolfinx``:
+:func:`simulate_dolfinx`) that fits the few parameters the literature does not fix to
+PAPER_TARGETS D3-D12, its on-disk run cache, and the residual definition. Runnable as::
 
     python -m device_physics.calibration --stack config/stacks/nlem.yaml \
         -o results/calibration/calibration.json --max-evals 20
+
+    # the default-mesh check of the session-4 two-population set (dolfinx, 20 cells/layer):
+    python -m device_physics.calibration --solver dolfinx --nodes-per-layer 20 \
+        --params two_species --evaluate-only
 
 **One evaluation** (:func:`simulate`) of a parameter vector runs, on the stack with the
 parameters applied:
@@ -167,6 +171,27 @@ DEFAULT_PARAMS: tuple[FreeParam, ...] = (
     FreeParam("et_photoemission", (*_ET, "photoemission", "value"), 1e-18, 1e-14, True, "cm2"),
 )
 
+_FT = ("layers", "pvp", "traps", "pvp_fast_electron_traps")
+#: Free parameters of the two-population stack (calibrated 2026-11-29, session 4): the slow
+#: population (``pvp_electron_traps``: sheet density, capture, depth mean and width; it carries
+#: the growth to 50 pulses and the natural decay) and the fast, saturating one
+#: (``pvp_fast_electron_traps``: sheet density, capture, depth; it gives the nonlinearity of
+#: the first pulses and the paired-pulse facilitation), each with its optical cross-section.
+TWO_SPECIES_PARAMS: tuple[FreeParam, ...] = (
+    FreeParam("et_density", (*_ET, "density", "value"), 1e11, 3e13, True, "cm-2"),
+    FreeParam("et_capture", (*_ET, "capture", "value"), 1e-16, 1e-8, True, "cm3/s"),
+    FreeParam("et_depth_mean", (*_ET, "depth", "mean"), 0.45, 0.9, False, "eV"),
+    FreeParam("et_depth_sigma", (*_ET, "depth", "sigma"), 0.01, 0.15, False, "eV"),
+    FreeParam("et_photoemission", (*_ET, "photoemission", "value"), 1e-18, 1e-14, True, "cm2"),
+    FreeParam("ft_density", (*_FT, "density", "value"), 1e10, 1e13, True, "cm-2"),
+    FreeParam("ft_capture", (*_FT, "capture", "value"), 1e-16, 1e-8, True, "cm3/s"),
+    FreeParam("ft_depth_mean", (*_FT, "depth", "mean"), 0.4, 0.9, False, "eV"),
+    FreeParam("ft_photoemission", (*_FT, "photoemission", "value"), 1e-18, 1e-14, True, "cm2"),
+)
+#: Named parameter sets of the command line.
+PARAM_SETS: dict[str, tuple[FreeParam, ...]] = {"default": DEFAULT_PARAMS,
+                                                "two_species": TWO_SPECIES_PARAMS}
+
 
 def _locate(node: Any, key: str, where: str) -> Any:
     if isinstance(node, Mapping):
@@ -240,7 +265,11 @@ class Bundle:
 
 @dataclass(frozen=True)
 class Settings:
-    """fv1d solver settings of a calibration run."""
+    """Solver settings of a calibration run (fv1d, or dolfinx with ``solver="dolfinx"``).
+
+    ``nodes_per_layer`` is fv1d's nodes per layer or dolfinx's cells per layer; ``ratio``,
+    ``dt_edge`` and ``newton_tol`` are fv1d's only (dolfinx uses its own step control).
+    """
 
     nodes_per_layer: int = 6
     rtol: float = 0.05
@@ -248,12 +277,16 @@ class Settings:
     dt_edge: float = 1e-6
     newton_tol: float = 1e-4
     """Newton update tolerance of the transient steps (scaled units; fv1d default 1e-6)."""
+    solver: str = "fv1d"
+    """``fv1d`` (:func:`simulate`) or ``dolfinx`` (:func:`simulate_dolfinx`)."""
 
     def __post_init__(self) -> None:
         if not 2 <= self.nodes_per_layer <= 400:
             raise ValueError(f"nodes_per_layer = {self.nodes_per_layer}: must be in [2, 400]")
         if not 0 < self.rtol < 1:
             raise ValueError(f"rtol = {self.rtol}: must be in (0, 1)")
+        if self.solver not in ("fv1d", "dolfinx"):
+            raise ValueError(f"solver = {self.solver!r}: must be 'fv1d' or 'dolfinx'")
 
 
 def _train_protocol(b: Bundle):
@@ -328,6 +361,78 @@ def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> di
                          "probe_J": float(ppk["J"][-1]) if ppk["J"].size else float("nan"),
                          "probe_L": float(ppk["L"][-1]) if ppk["L"].size else float("nan")}
     return raw
+
+
+def _dolfinx_branch_spec(b: Bundle, uv: bool) -> dict[str, Any]:
+    """Protocol spec: the train, then the rest or the UV (with a 0.2 s dark pause, so that the
+    UV switching off and the probe switching on are separate edges), then one probe pulse."""
+    train = {"kind": "pulses", "amplitude": f"{b.amplitude_v!r} V", "width": f"{b.width_s!r} s",
+             "interval": f"{b.interval_s!r} s", "count": b.n_pulses, "name": "train"}
+    probe = dict(train, count=1, name="probe")
+    if uv:
+        mid = [{"kind": "uv", "intensity": f"{b.uv_mw_cm2!r} mW/cm2",
+                "duration": f"{b.uv_s!r} s", "bias": "0 V", "name": "uv"},
+               {"kind": "rest", "duration": "0.2 s"}]
+        return {"name": "cal_uv", "wavelength": "365 nm", "steps": [train, *mid, probe]}
+    return {"name": "cal_rest", "steps": [train, {"kind": "rest", "duration": f"{b.rest_s!r} s",
+                                                  "name": "rest"}, probe]}
+
+
+def simulate_dolfinx(stack: Mapping[str, Any], bundle: Bundle,
+                     settings: Settings) -> dict[str, Any]:
+    """One evaluation with the dolfinx solver; the same raw record as :func:`simulate`.
+
+    dolfinx runs a protocol from equilibrium, so the train is run twice: train + dark rest +
+    probe, and train + UV + 0.2 s dark + probe (each about 2.5-3.5 min at 20 cells per layer,
+    rtol 0.05, on one loaded core). The train peaks come from the first run.
+    """
+    import tempfile
+
+    from device_physics.simulate import simulate as run_dolfinx
+    from device_physics.studies import pulse_reads, read_h5_trace
+    from device_physics.timestepping import StepFailure
+
+    raw: dict[str, Any] = {"status": "complete", "wall_s": {}}
+    with tempfile.TemporaryDirectory(prefix="lemsim_cal_") as tmp:
+        st_path = Path(tmp) / "stack.yaml"
+        st_path.write_text(yaml.safe_dump(copy.deepcopy(dict(stack)), sort_keys=False),
+                           encoding="utf-8")
+        for name, uv in (("rest", False), ("uv", True)):
+            pr_path = Path(tmp) / f"{name}.yaml"
+            pr_path.write_text(yaml.safe_dump(_dolfinx_branch_spec(bundle, uv)), encoding="utf-8")
+            out = Path(tmp) / f"{name}.h5"
+            t0 = time.perf_counter()
+            try:
+                run_dolfinx(st_path, pr_path, out, cells_per_layer=settings.nodes_per_layer,
+                            rtol=settings.rtol, xdmf=False)
+            except StepFailure as exc:
+                raw["status"] = f"{name} failed: {exc}"
+            raw["wall_s"][name] = time.perf_counter() - t0
+            if not out.exists():
+                return raw
+            a, pr, _ = read_h5_trace(out)
+            rd = pulse_reads(a, pr)
+            n = bundle.n_pulses
+            idx = np.searchsorted(a["t"], rd["t"][:n]).clip(0, a["t"].size - 1)
+            if name == "rest":
+                raw["train"] = {"J": rd["J"][:n].tolist(), "L": rd["L"][:n].tolist(),
+                                "Qt_n": a["Qt_n"][idx].tolist(), "Qt_p": a["Qt_p"][idx].tolist()}
+            if raw["status"] != "complete":
+                return raw
+            seg = next(sg for sg in pr.segments if sg.kind == ("uv" if uv else "rest"))
+            m = (a["t"] >= seg.t0 - 1e-12) & (a["t"] <= seg.t1 + 1e-12)
+            tt, qp, qn = _thin(a["t"][m] - seg.t0, a["Qt_p"][m], a["Qt_n"][m])
+            raw[name] = {"t": tt, "Qt_p": qp, "Qt_n": qn, "probe_J": float(rd["J"][-1]),
+                         "probe_L": float(rd["L"][-1])}
+    return raw
+
+
+def run_evaluation(stack: Mapping[str, Any], bundle: Bundle,
+                   settings: Settings) -> dict[str, Any]:
+    """The evaluation of ``settings.solver``: :func:`simulate` or :func:`simulate_dolfinx`."""
+    if settings.solver == "dolfinx":
+        return simulate_dolfinx(stack, bundle, settings)
+    return simulate(stack, bundle, settings)
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -447,7 +552,8 @@ class Evaluator:
         spec: The free parameters.
         cache_dir: Directory of the run cache (one JSON per run).
         bundle, settings: Protocols and solver settings.
-        runner: The simulation (default :func:`simulate`; tests pass a stand-in).
+        runner: The simulation (default :func:`run_evaluation`, which picks fv1d or dolfinx
+            from ``settings.solver``; tests pass a stand-in).
         solves: Number of runs actually simulated (cache misses) by this evaluator.
     """
 
@@ -456,7 +562,7 @@ class Evaluator:
     cache_dir: Path = Path("results/calibration/cache")
     bundle: Bundle = field(default_factory=Bundle)
     settings: Settings = field(default_factory=Settings)
-    runner: Runner = simulate
+    runner: Runner = run_evaluation
     solves: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -583,14 +689,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="pulses of the train (>= 10; the N = 50 gains need 50)")
     ap.add_argument("--evaluate-only", action="store_true",
                     help="evaluate the stack's present values once (no optimisation)")
+    ap.add_argument("--solver", choices=("fv1d", "dolfinx"), default="fv1d",
+                    help="physics solver of the runs (dolfinx: --nodes-per-layer is cells)")
+    ap.add_argument("--params", choices=sorted(PARAM_SETS), default="default",
+                    help="free-parameter set (two_species: slow + fast PVP electron traps)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     base = load_stack_mapping(a.stack)
-    ev = Evaluator(base, DEFAULT_PARAMS, Path(a.cache), bundle=Bundle(n_pulses=a.n_pulses),
-                   settings=Settings(nodes_per_layer=a.nodes_per_layer, rtol=a.rtol))
-    x0 = current_values(base, DEFAULT_PARAMS)
+    spec = PARAM_SETS[a.params]
+    ev = Evaluator(base, spec, Path(a.cache), bundle=Bundle(n_pulses=a.n_pulses),
+                   settings=Settings(nodes_per_layer=a.nodes_per_layer, rtol=a.rtol,
+                                     solver=a.solver))
+    x0 = current_values(base, spec)
     best = calibrate(ev, x0, 1 if a.evaluate_only else a.max_evals)
-    out = report(best, DEFAULT_PARAMS)
+    out = report(best, spec)
     out.update(stack=str(a.stack), settings=asdict(ev.settings), bundle=asdict(ev.bundle))
     write_json(a.output, out)
     for k, row in out["metrics_vs_paper"].items():

@@ -149,3 +149,38 @@ def test_bad_inputs():
             "y", ("layers", "nope", "thickness", "value"), 1.0, 2.0),))
     with pytest.raises(ValueError, match="max_evals"):
         cal.calibrate(cal.Evaluator(_base()), _x0(_base()), max_evals=0)
+
+
+def test_two_species_parameters_address_both_populations():
+    base = _base()
+    x = cal.current_values(base, cal.TWO_SPECIES_PARAMS)
+    # the stack's calibrated values (session 4) lie inside the boxes
+    assert x["et_density"] == pytest.approx(6e12) and x["ft_density"] == pytest.approx(6e11)
+    st = cal.apply_params(base, dict(x, ft_capture=2e-13), cal.TWO_SPECIES_PARAMS)
+    traps = next(la for la in st["layers"] if la["name"] == "pvp")["traps"]
+    assert [t["capture"]["value"] for t in traps] == [pytest.approx(9e-15), 2e-13]
+    assert cal.PARAM_SETS["two_species"] is cal.TWO_SPECIES_PARAMS
+    with pytest.raises(ValueError, match="ft_capture"):
+        cal.apply_params(base, {"ft_capture": 1.0}, cal.TWO_SPECIES_PARAMS)
+
+
+def test_solver_choice_and_dolfinx_protocols(monkeypatch):
+    with pytest.raises(ValueError, match="solver = 'devsim'"):
+        cal.Settings(solver="devsim")
+    from device_physics.protocols import protocol_from_dict
+
+    b = cal.Bundle(n_pulses=12, rest_s=20.0, uv_s=2.0)
+    rest = protocol_from_dict(cal._dolfinx_branch_spec(b, uv=False))
+    uv = protocol_from_dict(cal._dolfinx_branch_spec(b, uv=True))
+    assert len(rest.pulse_windows()) == len(uv.pulse_windows()) == 13  # train + probe
+    kinds = [s.kind for s in uv.segments]
+    # UV, then a dark pause before the probe (separate UV-off and bias-on edges)
+    assert kinds[-3:] == ["uv", "rest", "pulse"]
+    assert uv.segments[-3].t1 - uv.segments[-3].t0 == pytest.approx(2.0)
+    assert [s.kind for s in rest.segments][-2:] == ["rest", "pulse"]
+    assert rest.duration == pytest.approx(12 * 0.06 + 20.0 + 0.06)
+    # the evaluation dispatches on the solver (stand-ins: nothing is solved)
+    monkeypatch.setattr(cal, "simulate", lambda *a: {"solver": "fv1d"})
+    monkeypatch.setattr(cal, "simulate_dolfinx", lambda *a: {"solver": "dolfinx"})
+    assert cal.run_evaluation({}, b, cal.Settings())["solver"] == "fv1d"
+    assert cal.run_evaluation({}, b, cal.Settings(solver="dolfinx"))["solver"] == "dolfinx"

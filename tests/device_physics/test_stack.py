@@ -36,13 +36,21 @@ def test_nlem_stack_si_values() -> None:
     assert s.layers[0].N_A == pytest.approx(1e25)  # 1e19 cm-3 -> m-3
     assert s.layers[1].mu_p == pytest.approx(1e-7)  # 1e-3 cm2/Vs -> m2/Vs
     assert s.layers[3].absorption(365e-9) == pytest.approx(1.5e7)  # 1.5e5 cm-1 -> m-1
-    assert [t.carrier for t in pvp.traps] == ["electron"]  # calibrated 2026-11-28
-    et = pvp.traps[0]
-    assert et.location == "lower_interface"
-    assert sum(et.weights) == pytest.approx(1.0)
-    assert et.volume_density == pytest.approx(3e16 / 3e-9)  # 3e12 cm-2 in 3 nm
+    # two electron-trap populations in the IDTBT/PVP slab (calibrated 2026-11-29, session 4)
+    assert [t.name for t in pvp.traps] == ["pvp_electron_traps", "pvp_fast_electron_traps"]
+    assert [t.carrier for t in pvp.traps] == ["electron", "electron"]
+    et, ft = pvp.traps
+    for t in (et, ft):
+        assert t.location == "lower_interface"
+        assert t.width == pytest.approx(3e-9)  # one shared slab
+        assert sum(t.weights) == pytest.approx(1.0)
+        assert t.photoemission == pytest.approx(5e-19)  # 5e-15 cm2 -> m2
+    assert et.volume_density == pytest.approx(6e16 / 3e-9)  # 6e12 cm-2 in 3 nm
+    assert ft.volume_density == pytest.approx(6e15 / 3e-9)  # 6e11 cm-2 in 3 nm
+    assert ft.capture == pytest.approx(8e-19)  # 8e-13 cm3/s -> m3/s
+    assert ft.capture > 50 * et.capture  # the fast population fills within a few pulses
+    assert et.depths[2] == pytest.approx(0.55) and ft.depths == pytest.approx((0.54,))
     assert pvp.chi + pvp.Eg == pytest.approx(5.5)  # PVP HOMO -5.5 eV kept by the calibration
-    assert et.photoemission == pytest.approx(3e-21)  # 3e-17 cm2 -> m2 (calibrated 2026-11-29)
     assert pvp.absorption(365e-9) == 0.0  # PVP transparent at 365 nm (paper Fig. S1)
     with pytest.raises(ValueError, match="alpha_uv"):
         s.layers[0].absorption(500e-9)
@@ -69,6 +77,10 @@ def test_nlem_stack_si_values() -> None:
         (
             lambda d: d["layers"][2]["traps"][0]["photoemission"].update(unit="cm3/s"),
             "not a cross_section unit",
+        ),
+        (  # the second (fast) population is checked and named as well
+            lambda d: d["layers"][2]["traps"][1]["capture"].update(value=-1e-13),
+            "traps[1].capture = -1e-13 cm3/s",
         ),
     ],
 )
