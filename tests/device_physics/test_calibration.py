@@ -119,10 +119,15 @@ def test_metrics_from_raw_synthetic():
     m = cal.metrics_from_raw(raw)
     J = np.asarray(raw["train"]["J"])
     assert m["D6_gain_current_50"] == pytest.approx(J[-1] / J[0])
-    # the proxy read decays as the trapped charge: 63 % of the gain lost at ~70 s (up to the
-    # first pulse's offset, the 100 s window and linear interpolation: 15 %)
-    assert m["D10_decay_s"] == pytest.approx(70.0, rel=0.15)
-    assert m["D11_uv_reset_s"] < m["D10_decay_s"]
+    # D10/D11 on the written trapped charge q0 * exp(-t / tau): 63.06 % lost at
+    # 70 ln(1 / 0.3694) = 69.71 s, 99 % erased at 0.5 ln(100) = 2.303 s (tolerance 0.5 %:
+    # linear interpolation between the 50 samples of the synthetic branches)
+    assert m["D10_decay_s"] == pytest.approx(70.0 * math.log(1 / (1 - 0.6306)), rel=5e-3)
+    assert m["D11_uv_reset_s"] == pytest.approx(0.5 * math.log(100.0), rel=5e-3)
+    assert math.isnan(m["probe_lost_rest"])  # the stand-in has no probe pulse
+    # a probe that reads the first pulse again has lost all of the gain
+    raw["rest"]["probe_J"] = J[0]
+    assert cal.metrics_from_raw(raw)["probe_lost_rest"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("bad, match", [
