@@ -158,10 +158,23 @@ def wall_limit(seconds: float) -> Iterator[None]:
 
 
 def _solver(stack: Any, cfg: Mapping[str, Any]) -> Any:
-    from device_physics.fv1d import FV1D
+    """fv1d on the configured mesh (``mesh``: ``dolfinx``, the calibration mesh, or
+    ``graded``), with its robust retry of failed steps (the calibrated stack needs it)."""
+    from device_physics.fv1d import FV1D, dolfinx_mesh
 
-    return FV1D(stack, int(cfg["nodes_per_layer"]), ratio=1.2, rtol=float(cfg["rtol"]),
-                wavelength=UV_WAVELENGTH_NM * 1e-9, dt_edge=1e-6)
+    cells = int(cfg["nodes_per_layer"])
+    mesh = str(cfg.get("mesh", "dolfinx"))
+    kw: dict[str, Any] = {}
+    if mesh == "dolfinx":
+        x, lay = dolfinx_mesh(stack, cells)
+        kw = {"x": x, "layer": lay}
+    elif mesh != "graded":
+        raise ValueError(f"sweep.mesh = {mesh!r}: must be 'dolfinx' or 'graded'")
+    sol = FV1D(stack, cells, ratio=1.2, rtol=float(cfg["rtol"]),
+               wavelength=UV_WAVELENGTH_NM * 1e-9, dt_edge=1e-6, **kw)
+    sol.retry_sanitized = True
+    sol.robust_retry = True
+    return sol
 
 
 def run_train(stack_path: str | Path, factor: float, cfg: Mapping[str, Any],

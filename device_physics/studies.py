@@ -614,7 +614,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 dt_edge: float = 1e-6, h5_path: str | Path | None = None,
                 keep_trace: bool = False, config: Any = None,
                 fail_soft: bool = True, newton_its: int = 25,
-                retry_sanitized: bool = True) -> VariantResult:
+                retry_sanitized: bool = True, mesh: str = "graded",
+                robust_retry: bool = True) -> VariantResult:
     """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d solver.
 
     Signature (stable, used by the issue-9 material-to-accuracy sweep)::
@@ -622,7 +623,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         run_variant(stack, protocol, overrides=None, *, protocol_overrides=None,
                     nodes_per_layer=6, rtol=0.05, ratio=1.2, dt_edge=1e-6, h5_path=None,
                     keep_trace=False, config=None, fail_soft=True, newton_its=25,
-                    retry_sanitized=True) -> VariantResult
+                    retry_sanitized=True, mesh="graded", robust_retry=True) -> VariantResult
 
     Args:
         stack: Stack YAML path (relative to the repository root or absolute), parsed YAML data,
@@ -647,6 +648,12 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         retry_sanitized: fv1d's retry of a failed step from a sanitised guess
             (``FV1D.retry_sanitized``; on, as in the calibration, for the stiff calibrated
             stacks).
+        mesh: ``graded`` (fv1d's geometric grading ``ratio`` with ``nodes_per_layer`` cells
+            per layer) or ``dolfinx`` (the dolfinx solver's mesh with ``nodes_per_layer``
+            cells per layer, trap slabs as sublayers: :func:`device_physics.fv1d.dolfinx_mesh`;
+            the stack is calibrated on it at 20).
+        robust_retry: fv1d's retry of a failed step with its edge safeguards
+            (``FV1D.robust_retry``; the calibrated stack at 20 cells needs it).
 
     Returns:
         :class:`VariantResult` with ``metrics`` from :func:`trace_metrics`.
@@ -666,12 +673,21 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         raise ValueError(f"ratio = {ratio!r}: must be in [1, 3]")
     if not 0 < dt_edge <= 1.0:
         raise ValueError(f"dt_edge = {dt_edge!r}: must be in (0, 1] s")
+    if mesh not in ("graded", "dolfinx"):
+        raise ValueError(f"mesh = {mesh!r}: must be 'graded' or 'dolfinx'")
     st = variant_stack(stack, overrides)
     pr = variant_protocol(protocol, protocol_overrides)
+    mesh_kw: dict[str, Any] = {}
+    if mesh == "dolfinx":
+        from device_physics.fv1d import dolfinx_mesh
+
+        x, lay = dolfinx_mesh(st, nodes_per_layer)
+        mesh_kw = {"x": x, "layer": lay}
     solver = _study_solver(newton_its)(st, nodes_per_layer, ratio=ratio, rtol=rtol,
-                                       wavelength=pr.wavelength, dt_edge=dt_edge)
+                                       wavelength=pr.wavelength, dt_edge=dt_edge, **mesh_kw)
     if hasattr(solver, "retry_sanitized"):
         solver.retry_sanitized = bool(retry_sanitized)
+    solver.robust_retry = bool(robust_retry)
     t0 = time.perf_counter()
     status = "complete"
     with warnings.catch_warnings():
@@ -1002,8 +1018,8 @@ def sweep_table(results: list[Mapping[str, Any]], param: str,
 # (one call per Snakemake script; ``cfg`` is the plain-data ``studies`` config section)
 
 def _run_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    return {"nodes_per_layer": int(cfg.get("nodes_per_layer", 6)),
-            "rtol": float(cfg.get("rtol", 0.05))}
+    return {"nodes_per_layer": int(cfg.get("nodes_per_layer", 20)),
+            "rtol": float(cfg.get("rtol", 0.05)), "mesh": str(cfg.get("mesh", "dolfinx"))}
 
 
 def _write_result(res: VariantResult, path: str | Path, **extra: Any) -> Path:

@@ -17,8 +17,13 @@ class StudiesConfig:
 
     enabled: bool = True
     """Run the study rules (mechanism table, profiles, sweeps, physics figures)."""
-    nodes_per_layer: int = param(6, lo=2, hi=1000)
-    """Cells per stack layer of the fv1d mesh used by every study run."""
+    nodes_per_layer: int = param(20, lo=2, hi=1000)
+    """Cells per stack layer of the fv1d mesh used by every study run (20: the mesh the
+    stack is calibrated on; at 6 the calibrated stack hardly potentiates)."""
+    mesh: str = param("dolfinx", choices=("dolfinx", "graded"))
+    """fv1d mesh: ``dolfinx`` (the dolfinx solver's tanh-graded mesh with the trap slab as a
+    sublayer, on which the stack is calibrated; fv1d matches dolfinx there to 1e-4) or
+    ``graded`` (fv1d's geometric grading)."""
     rtol: float = param(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     """Local error tolerance of the fv1d time stepper (dimensionless)."""
     controls: list[str] = param(default_factory=lambda: [

@@ -32,8 +32,12 @@ class SweepConfig:
     """Pulses (5 V, 30 ms width, 30 ms interval, the paper's train) before the UV step."""
     uv_duration_s: float = param(2.0, lo=0.0, hi=600.0, lo_open=True)
     """Length of the UV step (0 V bias) after the train, in s; one probe pulse follows."""
-    nodes_per_layer: int = param(6, lo=2, hi=1000)
-    """Cells per stack layer of the fv1d mesh (6: the coarse mesh of the fv1d smoke tests)."""
+    nodes_per_layer: int = param(20, lo=2, hi=1000)
+    """Cells per stack layer of the fv1d mesh (20: the mesh the stack is calibrated on; at 6
+    the calibrated stack hardly potentiates, so require_potentiation fails)."""
+    mesh: str = param("dolfinx", choices=("dolfinx", "graded"))
+    """fv1d mesh: ``dolfinx`` (the dolfinx solver's tanh-graded mesh with the trap slab as a
+    sublayer, the calibration mesh) or ``graded`` (fv1d's geometric grading)."""
     rtol: float = param(0.1, lo=0.0, hi=1.0, lo_open=True)
     """Relative local-error tolerance of fv1d's adaptive time stepping (dimensionless)."""
     max_wall_s: float = param(900.0, lo=0.0)

@@ -17,7 +17,7 @@ SWEEP_SPACE = Paramspace(
 )
 # Only the keys a rule reads are its params, so a changed key reruns just the rules using it.
 _SWEEP_PHYSICS = {
-    k: SWEEP[k] for k in ("train_pulses", "nodes_per_layer", "rtol", "max_wall_s")
+    k: SWEEP[k] for k in ("train_pulses", "nodes_per_layer", "mesh", "rtol", "max_wall_s")
 }
 _SWEEP_RESET = {k: SWEEP[k] for k in ("uv_duration_s", "reset_erased")}
 
