@@ -1019,7 +1019,8 @@ def sweep_table(results: list[Mapping[str, Any]], param: str,
 
 def _run_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {"nodes_per_layer": int(cfg.get("nodes_per_layer", 20)),
-            "rtol": float(cfg.get("rtol", 0.05)), "mesh": str(cfg.get("mesh", "dolfinx"))}
+            "rtol": float(cfg.get("rtol", 0.05)), "mesh": str(cfg.get("mesh", "dolfinx")),
+            "robust_retry": bool(cfg.get("robust_retry", True))}
 
 
 def _write_result(res: VariantResult, path: str | Path, **extra: Any) -> Path:
