@@ -72,6 +72,8 @@ class StudiesConfig:
 #: ``config/smoke.yaml`` carries them).
 SMOKE: dict[str, Any] = {
     "nodes_per_layer": 6,
+    "mesh": "graded",  # calibrated stack, pulses_5_smoke: gain 1.030 (plain steps, 32 s)
+    "robust_retry": False,
     "controls": ["nlem", "pvp_trapfree"],
     "mechanism_protocol": "mechanism_smoke",
     "profile_pulses": 3,
