@@ -615,8 +615,9 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 keep_trace: bool = False, config: Any = None,
                 fail_soft: bool = True, newton_its: int = 25,
                 retry_sanitized: bool = True, mesh: str = "graded",
-                robust_retry: bool = True) -> VariantResult:
-    """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d solver.
+                robust_retry: bool = True, solver: str = "fv1d") -> VariantResult:
+    """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d (default) or the
+    dolfinx solver.
 
     Signature (stable, used by the issue-9 material-to-accuracy sweep)::
 
@@ -654,6 +655,13 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
             the stack is calibrated on it at 20).
         robust_retry: fv1d's retry of a failed step with its edge safeguards
             (``FV1D.robust_retry``; the calibrated stack at 20 cells needs it).
+        solver: ``fv1d`` or ``dolfinx``. With ``dolfinx`` the run is the device stage's
+            (``device_physics.simulate.build_solver``: ``nodes_per_layer`` cells per layer,
+            trap slabs as sublayers, tanh grading) with the same adaptive stepper, and the
+            fv1d-only arguments (``ratio``, ``dt_edge``, ``mesh``, ``newton_its``,
+            ``retry_sanitized``, ``robust_retry``, ``keep_trace``) are not used. On the
+            calibrated stack at 20 cells dolfinx is about 8x faster than fv1d (pulses_10:
+            40 s vs 332 s, agreeing to 1e-4).
 
     Returns:
         :class:`VariantResult` with ``metrics`` from :func:`trace_metrics`.
@@ -675,8 +683,14 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         raise ValueError(f"dt_edge = {dt_edge!r}: must be in (0, 1] s")
     if mesh not in ("graded", "dolfinx"):
         raise ValueError(f"mesh = {mesh!r}: must be 'graded' or 'dolfinx'")
+    if solver not in ("fv1d", "dolfinx"):
+        raise ValueError(f"solver = {solver!r}: must be 'fv1d' or 'dolfinx'")
     st = variant_stack(stack, overrides)
     pr = variant_protocol(protocol, protocol_overrides)
+    if solver == "dolfinx":
+        return _run_variant_dolfinx(st, pr, dict(overrides or {}),
+                                    dict(protocol_overrides or {}), nodes_per_layer, rtol,
+                                    h5_path, config, fail_soft)
     mesh_kw: dict[str, Any] = {}
     if mesh == "dolfinx":
         from device_physics.fv1d import dolfinx_mesh
@@ -717,6 +731,52 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                          protocol_overrides=dict(protocol_overrides or {}), status=status,
                          metrics=met, wall_s=wall, stats=dict(tr.stats),
                          trace=tr if keep_trace else None, h5=h5)
+
+
+def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
+                         protocol_overrides: dict[str, Any], cells: int, rtol: float,
+                         h5_path: str | Path | None, config: Any, fail_soft: bool
+                         ) -> VariantResult:
+    """:func:`run_variant` with the dolfinx solver (the device stage's mesh and stepper)."""
+    import tempfile
+
+    import h5py
+
+    from device_physics.output import write_device_h5
+    from device_physics.simulate import build_solver
+    from device_physics.timestepping import StepFailure, StepOptions, run_protocol
+
+    solver, ad = build_solver(st, pr.wavelength, cells)
+    opts = StepOptions(rtol=rtol, dt_max=max(pr.duration / 20, 1e-6))
+    kw = dict(x=solver.x, cell_layer=np.asarray(ad.parent)[solver.layer],
+              layer_names=ad.names, layer_thicknesses=ad.thicknesses,
+              protocol_json=pr.to_json(), stack_json=st.to_json(), config=config,
+              extra_stats={"nodes": len(solver.x), "solver": "dolfinx"})
+    t0 = time.perf_counter()
+    status = "complete"
+    try:
+        tr = run_protocol(solver, pr, opts)
+    except StepFailure as exc:
+        if not fail_soft:
+            raise
+        tr = exc.trace
+        status = f"failed: {exc}"
+        log.warning("variant %s %s failed (dolfinx): %s", st.name, overrides, exc)
+    wall = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(h5_path) if h5_path is not None else Path(tmp) / "trace.h5"
+        write_device_h5(path, trace=tr, **kw)
+        with h5py.File(path, "a") as fh:
+            fh.attrs["status"] = status
+            fh.attrs["overrides"] = json.dumps({"stack": overrides,
+                                                "protocol": protocol_overrides})
+        arrays, _, _ = read_h5_trace(path)
+    met = trace_metrics(arrays, pr)
+    return VariantResult(stack=st.name, protocol=pr.name, overrides=overrides,
+                         protocol_overrides=protocol_overrides, status=status, metrics=met,
+                         wall_s=wall, stats={k: v for k, v in dict(tr.stats).items()
+                                             if isinstance(v, (int, float))},
+                         h5=str(h5_path) if h5_path is not None else None)
 
 
 def read_h5_trace(path: str | Path) -> tuple[dict[str, np.ndarray], Protocol, dict[str, Any]]:
@@ -1020,7 +1080,8 @@ def sweep_table(results: list[Mapping[str, Any]], param: str,
 def _run_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {"nodes_per_layer": int(cfg.get("nodes_per_layer", 20)),
             "rtol": float(cfg.get("rtol", 0.05)), "mesh": str(cfg.get("mesh", "dolfinx")),
-            "robust_retry": bool(cfg.get("robust_retry", True))}
+            "robust_retry": bool(cfg.get("robust_retry", True)),
+            "solver": str(cfg.get("solver", "fv1d"))}
 
 
 def _write_result(res: VariantResult, path: str | Path, **extra: Any) -> Path:
