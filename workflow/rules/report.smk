@@ -20,7 +20,7 @@ rule study_rows:
     output:
         f"{RES}/tables/rows/studies.json",
     params:
-        solver=f"fv1d drift-diffusion, {STUDIES['nodes_per_layer']} cells per layer",
+        solver=f"{STUDIES['solver']} drift-diffusion, {STUDIES['nodes_per_layer']} cells per layer",
     log:
         f"{LOGS}/studies/rows.log",
     threads: 1
