@@ -91,23 +91,6 @@ def iv_scan_metrics(t: np.ndarray, v: np.ndarray, i: np.ndarray, lum: np.ndarray
     return out
 
 
-def ppf_points(paths: Sequence[str | Path]) -> list[tuple[float, float, str]]:
-    """(interval s, PPF index, status) of each paired-pulse trace, sorted by interval."""
-    from device_physics.studies import pulse_reads
-
-    pts = []
-    for p in paths:
-        arrays, pr, status = _trace(p)
-        win = pr.pulse_windows()
-        if len(win) < 2:
-            continue
-        rd = pulse_reads(arrays, pr)
-        a1, a2 = float(rd["J"][0]), float(rd["J"][1])
-        if math.isfinite(a1) and math.isfinite(a2) and a1 != 0:
-            pts.append((float(win[1][0] - win[0][1]), (a2 - a1) / a1, status))
-    return sorted(pts)
-
-
 def _compact(nlem_path: str | Path | None) -> tuple[dict[str, Any], str]:
     if not nlem_path:
         return {}, "compact model"
@@ -179,9 +162,11 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
 
     ppf = [traces[n] for n in sorted(traces) if n.startswith("ppf_")]
     if ppf:
-        pts = ppf_points(ppf)
+        from device_physics.figures import ppf_points
+
+        pts = ppf_points(ppf)  # (interval, PPF of current, PPF of light), complete pairs only
         pairs = ", ".join(f"{dt * 1e3:g} ms: {x:.4g}" for dt, x, _ in pts)
-        bad = [s for *_, s in pts if s != "complete"]
+        bad = [p for p in ppf if _trace(p)[2] != "complete"]
         if len(pts) >= 3:
             fit = fit_ppf([p[0] for p in pts], [p[1] for p in pts])
             falls = all(b[1] <= a[1] for a, b in zip(pts, pts[1:], strict=False))
