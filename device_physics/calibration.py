@@ -182,11 +182,7 @@ _FT = ("layers", "pvp", "traps", "pvp_fast_electron_traps")
 #: (``pvp_fast_electron_traps``: sheet density, capture, depth; it gives the nonlinearity of
 #: the first pulses and the paired-pulse facilitation), each with its optical cross-section.
 TWO_SPECIES_PARAMS: tuple[FreeParam, ...] = (
-    FreeParam("et_density", (*_ET, "density", "value"), 1e11, 3e13, True, "cm-2"),
-    FreeParam("et_capture", (*_ET, "capture", "value"), 1e-16, 1e-8, True, "cm3/s"),
-    FreeParam("et_depth_mean", (*_ET, "depth", "mean"), 0.45, 0.9, False, "eV"),
-    FreeParam("et_depth_sigma", (*_ET, "depth", "sigma"), 0.01, 0.15, False, "eV"),
-    FreeParam("et_photoemission", (*_ET, "photoemission", "value"), 1e-18, 1e-14, True, "cm2"),
+    *(p for p in DEFAULT_PARAMS if p.name != "et_recombination"),
     FreeParam("ft_density", (*_FT, "density", "value"), 1e10, 1e13, True, "cm-2"),
     FreeParam("ft_capture", (*_FT, "capture", "value"), 1e-16, 1e-8, True, "cm3/s"),
     FreeParam("ft_depth_mean", (*_FT, "depth", "mean"), 0.4, 0.9, False, "eV"),
