@@ -738,8 +738,6 @@ def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
                          h5_path: str | Path | None, config: Any, fail_soft: bool
                          ) -> VariantResult:
     """:func:`run_variant` with the dolfinx solver (the device stage's mesh and stepper)."""
-    import tempfile
-
     import h5py
 
     from device_physics.output import write_device_h5
@@ -763,15 +761,13 @@ def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
         status = f"failed: {exc}"
         log.warning("variant %s %s failed (dolfinx): %s", st.name, overrides, exc)
     wall = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(h5_path) if h5_path is not None else Path(tmp) / "trace.h5"
-        write_device_h5(path, trace=tr, **kw)
-        with h5py.File(path, "a") as fh:
+    if h5_path is not None:
+        write_device_h5(h5_path, trace=tr, **kw)
+        with h5py.File(h5_path, "a") as fh:
             fh.attrs["status"] = status
             fh.attrs["overrides"] = json.dumps({"stack": overrides,
                                                 "protocol": protocol_overrides})
-        arrays, _, _ = read_h5_trace(path)
-    met = trace_metrics(arrays, pr)
+    met = trace_metrics(tr.arrays(), pr)
     return VariantResult(stack=st.name, protocol=pr.name, overrides=overrides,
                          protocol_overrides=protocol_overrides, status=status, metrics=met,
                          wall_s=wall, stats={k: v for k, v in dict(tr.stats).items()

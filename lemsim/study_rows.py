@@ -54,6 +54,13 @@ def _trace(path: str | Path):
     return arrays, protocol, status
 
 
+def _status(path: str | Path) -> str:
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        return str(fh.attrs.get("status", "complete"))
+
+
 def iv_scan_metrics(t: np.ndarray, v: np.ndarray, i: np.ndarray, lum: np.ndarray
                     ) -> list[dict[str, float]]:
     """Per-scan loop area (signed integral of I dV, negative = counter-clockwise), current and
@@ -166,7 +173,7 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
 
         pts = ppf_points(ppf)  # (interval, PPF of current, PPF of light), complete pairs only
         pairs = ", ".join(f"{dt * 1e3:g} ms: {x:.4g}" for dt, x, _ in pts)
-        bad = [p for p in ppf if _trace(p)[2] != "complete"]
+        bad = [p for p in ppf if _status(p) != "complete"]
         if len(pts) >= 3:
             fit = fit_ppf([p[0] for p in pts], [p[1] for p in pts])
             falls = all(b[1] <= a[1] for a, b in zip(pts, pts[1:], strict=False))
