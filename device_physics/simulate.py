@@ -38,6 +38,24 @@ def build_solver(stack: Any, wavelength_m: float = 365e-9, cells_per_layer: int 
     return DDSolver(ad.device, x=x), ad
 
 
+def step_options(protocol: Any, rtol: float):
+    """Stepper options of a device run: ``rtol`` and a largest step of 1/20 of the protocol."""
+    from device_physics.timestepping import StepOptions
+
+    return StepOptions(rtol=rtol, dt_max=max(protocol.duration / 20, 1e-6))
+
+
+def contract_kwargs(solver: Any, ad: Any, stack: Any, protocol: Any, config: Any = None
+                    ) -> dict[str, Any]:
+    """Keyword arguments of :func:`device_physics.output.write_device_h5` for a run of
+    :func:`build_solver`'s ``(solver, ad)`` (mesh, stack layers, protocol, provenance)."""
+    return dict(x=solver.x, cell_layer=np.asarray(ad.parent)[solver.layer],
+                layer_names=ad.names, layer_thicknesses=ad.thicknesses,
+                protocol_json=protocol.to_json(), stack_json=stack.to_json(), config=config,
+                extra_stats={"nodes": len(solver.x),
+                             "unknowns": len(solver.x) * solver.ncomp})
+
+
 def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path, *,
              cells_per_layer: int = 20, grading: float = 3.5, rtol: float = 1e-3,
              xdmf: bool = True, config: Any = None, progress: bool = False) -> Path:
@@ -60,19 +78,15 @@ def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
     from device_physics.output import write_device_h5, write_xdmf_profiles
     from device_physics.protocols import load_protocol
     from device_physics.stack import load_stack
-    from device_physics.timestepping import StepFailure, StepOptions, run_protocol
+    from device_physics.timestepping import StepFailure, run_protocol
 
     if cells_per_layer < 2:
         raise ValueError(f"cells_per_layer = {cells_per_layer}: must be >= 2")
     stack = load_stack(stack_path)
     protocol = load_protocol(protocol_path)
     solver, ad = build_solver(stack, protocol.wavelength, cells_per_layer, grading)
-    opts = StepOptions(rtol=rtol, dt_max=max(protocol.duration / 20, 1e-6))
-    parent = np.asarray(ad.parent)[solver.layer]
-    kw = dict(x=solver.x, cell_layer=parent, layer_names=ad.names,
-              layer_thicknesses=ad.thicknesses, protocol_json=protocol.to_json(),
-              stack_json=stack.to_json(), config=config,
-              extra_stats={"nodes": len(solver.x), "unknowns": len(solver.x) * solver.ncomp})
+    opts = step_options(protocol, rtol)
+    kw = contract_kwargs(solver, ad, stack, protocol, config)
     log.info("device run: stack %s, protocol %s (%.4g s), %d nodes, %d unknowns", stack.name,
              protocol.name, protocol.duration, len(solver.x), len(solver.x) * solver.ncomp)
     try:

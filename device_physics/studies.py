@@ -741,19 +741,14 @@ def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
     import h5py
 
     from device_physics.output import write_device_h5
-    from device_physics.simulate import build_solver
-    from device_physics.timestepping import StepFailure, StepOptions, run_protocol
+    from device_physics.simulate import build_solver, contract_kwargs, step_options
+    from device_physics.timestepping import StepFailure, run_protocol
 
     solver, ad = build_solver(st, pr.wavelength, cells)
-    opts = StepOptions(rtol=rtol, dt_max=max(pr.duration / 20, 1e-6))
-    kw = dict(x=solver.x, cell_layer=np.asarray(ad.parent)[solver.layer],
-              layer_names=ad.names, layer_thicknesses=ad.thicknesses,
-              protocol_json=pr.to_json(), stack_json=st.to_json(), config=config,
-              extra_stats={"nodes": len(solver.x), "solver": "dolfinx"})
     t0 = time.perf_counter()
     status = "complete"
     try:
-        tr = run_protocol(solver, pr, opts)
+        tr = run_protocol(solver, pr, step_options(pr, rtol))
     except StepFailure as exc:
         if not fail_soft:
             raise
@@ -762,7 +757,7 @@ def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
         log.warning("variant %s %s failed (dolfinx): %s", st.name, overrides, exc)
     wall = time.perf_counter() - t0
     if h5_path is not None:
-        write_device_h5(h5_path, trace=tr, **kw)
+        write_device_h5(h5_path, trace=tr, **contract_kwargs(solver, ad, st, pr, config))
         with h5py.File(h5_path, "a") as fh:
             fh.attrs["status"] = status
             fh.attrs["overrides"] = json.dumps({"stack": overrides,

@@ -11,7 +11,7 @@ is not calibrated yet is reported as it is. The compact model's value is named i
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +59,22 @@ def _physics_metrics(paths: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def compact_metrics(nlem_path: str | Path | None) -> tuple[dict[str, Any], str]:
+    """The compact model's value of every metric in ``nlem.json`` and how to name its source
+    in a row ("compact fit" for a fit to the physics, else the preset fitted to the paper)."""
+    if not nlem_path:
+        return {}, "compact model"
+    doc = json.loads(Path(nlem_path).read_text(encoding="utf-8"))
+    tag = "compact fit" if doc.get("physics_vs_compact") else \
+        "compact preset (fitted to the paper)"
+    return {k: v.get("compact") for k, v in doc.get("metrics", {}).items()
+            if isinstance(v, Mapping)}, tag
+
+
 def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> list[dict[str, Any]]:
     """Rows measured on the physics traces ``pulses_<N>`` (and ``full``), with compact values."""
     phys = _physics_metrics(trace_paths)
-    comp = json.loads(Path(nlem_path).read_text(encoding="utf-8"))["metrics"]
-    ctag = "compact preset (fitted to the paper)" if not json.loads(
-        Path(nlem_path).read_text(encoding="utf-8")).get("physics_vs_compact") else "compact fit"
+    comp, ctag = compact_metrics(nlem_path)
     pulse_runs = sorted((k for k in phys if k.startswith("pulses_") and "gain_current" in phys[k]),
                         key=lambda k: int(k.split("_")[1]))
     rows: list[dict[str, Any]] = []
@@ -81,7 +91,7 @@ def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> lis
 
     rows.append({"id": "D2", "simulated": f"r = {p1['pearson']:.4f}", "source_stage": stage,
                  "definition": f"Pearson r of per-pulse current and light peaks, {first} physics "
-                               f"trace; {ctag}: r = {comp['D5_pearson']['compact']:.4f}"
+                               f"trace; {ctag}: r = {comp['D5_pearson']:.4f}"
                                + note(first)})
     for rid, key, ckey, what in (("D3", "nl_current", "D3_nl_current", "NL of current peaks"),
                                  ("D4", "nl_light", "D4_nl_light", "NL of light peaks"),
@@ -89,11 +99,11 @@ def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> lis
         rows.append({"id": rid, "simulated": float(p1[key]), "source_stage": stage,
                      "definition": f"{what}, {first} physics trace (5 V, 30 ms; peaks after "
                                    f"{SETTLE_S * 1e3:g} ms of each edge); {ctag}: "
-                                   f"{comp[ckey]['compact']:.4g}" + note(first)})
+                                   f"{comp[ckey]:.4g}" + note(first)})
     gains_i = ", ".join(f"N={k.split('_')[1]}: {phys[k]['gain_current']:.3f}" for k in pulse_runs)
     gains_l = ", ".join(f"N={k.split('_')[1]}: {phys[k]['gain_light']:.3f}" for k in pulse_runs)
-    ci = comp.get(f"D6_gain_current_{n_last}", {}).get("compact", float("nan"))
-    cl = comp.get(f"D7_gain_light_{n_last}", {}).get("compact", float("nan"))
+    ci = comp.get(f"D6_gain_current_{n_last}", float("nan"))
+    cl = comp.get(f"D7_gain_light_{n_last}", float("nan"))
     rows.append({"id": "D6", "simulated": float(pn["gain_current"]), "source_stage": stage,
                  "definition": f"physics current gain A_N/A_1 at N={n_last} ({gains_i}); "
                                f"{ctag} at N={n_last}: {ci:.3f}" + note(last)})

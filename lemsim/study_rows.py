@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from lemsim.device_rows import compact_metrics
 from lemsim.targets import write_rows
 
 #: Fraction of the trapped charge that counts as "erased" by UV (D11: the paper's 100 %).
@@ -98,16 +99,6 @@ def iv_scan_metrics(t: np.ndarray, v: np.ndarray, i: np.ndarray, lum: np.ndarray
     return out
 
 
-def _compact(nlem_path: str | Path | None) -> tuple[dict[str, Any], str]:
-    if not nlem_path:
-        return {}, "compact model"
-    doc = json.loads(Path(nlem_path).read_text(encoding="utf-8"))
-    tag = "compact fit" if doc.get("physics_vs_compact") else \
-        "compact preset (fitted to the paper)"
-    return {k: v.get("compact") for k, v in doc.get("metrics", {}).items()
-            if isinstance(v, Mapping)}, tag
-
-
 def _by_name(paths: Sequence[str | Path]) -> dict[str, Path]:
     return {Path(p).stem: Path(p) for p in paths}
 
@@ -128,7 +119,7 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
     from compact_model.metrics import fit_ppf
     from device_physics.studies import trace_metrics
 
-    comp, ctag = _compact(nlem_path)
+    comp, ctag = compact_metrics(nlem_path)
     stage = f"device_physics studies ({solver})"
     traces = _by_name(trace_paths)
     rows: list[dict[str, Any]] = []
