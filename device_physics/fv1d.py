@@ -11,7 +11,10 @@ in :mod:`device_physics.fv1d_model`; this module owns the nonlinear and time int
   density) and trap occupancies, steps landing exactly on every protocol edge; the first step
   after the UV is switched on starts Newton from the carriers it generates
   (:meth:`FV1D.photo_predictor`: holes in ZnO and the QDs underflow to 0 in the dark);
-* terminal current = conduction + displacement, evaluated at both contacts;
+* terminal current = conduction + displacement, evaluated at both contacts, plus the stack's
+  shunt ``shunt_conductance * V`` (a charge-independent, non-emitting parallel leakage path,
+  added to ``J``, ``J_anode``, ``J_cathode`` and ``J_conduction``; it does not enter the
+  drift-diffusion equations, so the state and the light do not depend on it);
 * a failure raises :class:`SolverError` naming the time, bias and where Newton failed; the
   trace computed so far is kept on the exception (``exc.trace``) and written by
   :func:`run_to_h5`.
@@ -23,6 +26,7 @@ Output follows the data contract of ``ARCHITECTURE.md`` through the shared write
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +143,11 @@ class FV1D:
         if not 0 < dt_edge <= dt_max:
             raise ValueError(f"dt_edge = {dt_edge}, dt_max = {dt_max}: need 0 < dt_edge <= dt_max")
         self.dev = FVDevice(stack, nodes_per_layer, ratio, wavelength, x=x, layer=layer)
+        self.shunt_conductance = float(getattr(stack, "shunt_conductance", 0.0))
+        """A/(m^2 V): the stack's shunt, added as ``G v`` to the terminal currents only."""
+        if not (math.isfinite(self.shunt_conductance) and self.shunt_conductance >= 0):
+            raise ValueError(f"shunt_conductance = {self.shunt_conductance!r}: must be a "
+                             "finite value >= 0 (A/(m2*V))")
         self.rtol, self.dt_edge, self.dt_max = rtol, dt_edge, dt_max
         self.newton_tol = 1e-11
         self.newton_tol_transient = 1e-6
@@ -524,11 +533,19 @@ class FV1D:
         return self.z
 
     # ----------------------------------------------------------------- observables
-    def terminal_current(self, z: np.ndarray) -> tuple[float, float, float]:
-        """Steady conduction current at the anode and cathode cells and their mean, A/m^2."""
+    def terminal_current(self, z: np.ndarray, v: float = 0.0) -> tuple[float, float, float]:
+        """Steady conduction current at the anode and cathode cells and their mean, A/m^2.
+
+        Includes the stack's shunt, ``shunt_conductance * v`` (``v``: the applied bias of the
+        state ``z``, V; the shunt is a non-emitting leakage path in parallel with the
+        drift-diffusion device, independent of the trapped charge: see
+        :mod:`device_physics.stack`).
+        """
         jn, jp = self.dev.currents(z)
         j = jn + jp
-        return float(j[0]), float(j[-1]), float(np.sum(self.dev.current_weights(z) * j))
+        jsh = self.shunt_conductance * v
+        return (float(j[0]) + jsh, float(j[-1]) + jsh,
+                float(np.sum(self.dev.current_weights(z) * j)) + jsh)
 
     # ----------------------------------------------------------------- transient
     def _record(self, tr: Trace, t: float, v: float, uv: float, z: np.ndarray,
@@ -541,10 +558,14 @@ class FV1D:
         tr.V.append(v)
         tr.uv.append(uv)
         w = d.current_weights(z)
-        tr.J.append(float(np.sum(w * jt)))
-        tr.J_anode.append(float(jt[0]))
-        tr.J_cathode.append(float(jt[-1]))
-        tr.J_conduction.append(float(np.sum(w * jc)))
+        # the shunt (stack.shunt_conductance, a parallel non-emitting leakage path) adds G v to
+        # every terminal current and to the conduction part; the displacement part, the
+        # drift-diffusion state and the light are unaffected
+        jsh = self.shunt_conductance * v
+        tr.J.append(float(np.sum(w * jt)) + jsh)
+        tr.J_anode.append(float(jt[0]) + jsh)
+        tr.J_cathode.append(float(jt[-1]) + jsh)
+        tr.J_conduction.append(float(np.sum(w * jc)) + jsh)
         tr.L.append(d.light(z))
         qp, qn = d.trapped_charge(z)
         tr.Qt_p.append(qp)

@@ -35,7 +35,8 @@ def build_solver(stack: Any, wavelength_m: float = 365e-9, cells_per_layer: int 
     from device_physics.mesh import layered_nodes
 
     x, _ = layered_nodes(total, counts, grading)
-    return DDSolver(ad.device, x=x), ad
+    return DDSolver(ad.device, x=x,
+                    shunt_conductance=getattr(stack, "shunt_conductance", 0.0)), ad
 
 
 def step_options(protocol: Any, rtol: float):

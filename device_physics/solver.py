@@ -5,6 +5,9 @@ SNES Newton solver (log-damped update pre-check, custom convergence on the scale
 solves thermal equilibrium, steady bias points (with bias continuation and step halving) and
 single implicit BDF1/BDF2 time steps; terminal currents (conduction + displacement) are read
 at both contacts from the unconstrained residual, so they are conservative by construction.
+The stack's shunt (``shunt_conductance``, A/(m^2 V): a charge-independent, non-emitting leakage
+path in parallel with the device) adds ``G_sh * V`` to the terminal current only
+(:meth:`DDSolver.shunt_current`); it does not enter the equations, so the light is unchanged.
 The adaptive time loop over a protocol is in :mod:`device_physics.timestepping`.
 """
 
@@ -69,10 +72,15 @@ class DDSolver:
     def __init__(self, device: DDDevice, x: np.ndarray | None = None,
                  cells_per_layer: int = 40, grading: float = 2.0,
                  scaling: Scaling | None = None, dx_tol: float = 1e-9, max_it: int = 30,
-                 linear_solver: str = "petsc") -> None:
+                 linear_solver: str = "petsc", shunt_conductance: float = 0.0) -> None:
         import dolfinx.fem as fem
         from mpi4py import MPI  # noqa: F401
 
+        if not (math.isfinite(shunt_conductance) and shunt_conductance >= 0):
+            raise ValueError(f"shunt_conductance = {shunt_conductance!r}: must be a finite "
+                             "value >= 0 (A/(m2*V))")
+        self.shunt_conductance = float(shunt_conductance)
+        """A/(m^2 V): parallel leakage path added to the terminal current (module docstring)."""
         self.dev = device
         self.sc = scaling or device.default_scaling()
         sc = self.sc
@@ -684,10 +692,20 @@ class DDSolver:
                 qn += val
         return qp, qn
 
+    def shunt_current(self) -> float:
+        """Current density (A/m², +x) of the shunt at the present bias: ``G_sh * V``.
+
+        The shunt is a charge-independent, non-emitting leakage path in parallel with the
+        drift-diffusion device (e.g. PVP pinholes, the film edge); it is added to the terminal
+        current (:func:`device_physics.timestepping.record`, :meth:`steady_current`) only.
+        """
+        return self.shunt_conductance * self.V_applied
+
     def steady_current(self) -> float:
-        """Terminal current density (A/m², +x) at the left contact in steady state."""
+        """Terminal current density (A/m², +x) at the left contact in steady state (drift-
+        diffusion conduction plus the shunt, :meth:`shunt_current`)."""
         cc = self.contact_currents()
-        return float(cc["jn"][0] + cc["jp"][0]) * self.sc.J0
+        return float(cc["jn"][0] + cc["jp"][0]) * self.sc.J0 + self.shunt_current()
 
     def profiles(self) -> dict[str, np.ndarray]:
         """Profiles in SI: psi (V), n, p, nt, pt (m^-3) at nodes and E (V/m) per cell."""

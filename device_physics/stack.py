@@ -26,6 +26,15 @@ Example layer::
           capture: {value: 1e-10, unit: cm3/s, source: calibrated}
           recombination: {value: 1e-10, unit: cm3/s, source: calibrated}
           photoemission: {value: 1e-17, unit: cm2, source: calibrated}  # optional, default 0
+
+Optional top-level ``shunt_conductance`` (A/(m^2 V); also ``S/m2``, ``S/cm2``, ``mS/cm2``;
+default 0 when absent, must be >= 0): a parallel leakage path of the device (e.g. through
+pinholes of the PVP or along the edge of the PVK:IDTBT film) that carries current but emits no
+light and does not depend on the trapped charge. It adds ``G_sh * V`` to the terminal current
+only (both solvers: ``J``, the contact currents and the conduction part; the displacement part
+and the drift-diffusion equations, hence the light, are unchanged)::
+
+    shunt_conductance: {value: 20, unit: A/(m2*V), source: calibrated}
 """
 
 from __future__ import annotations
@@ -176,6 +185,9 @@ class Stack:
     uv_side: str
     """``anode`` (light enters through ITO/glass) or ``cathode``."""
     sources: dict[str, str] = field(default_factory=dict)
+    shunt_conductance: float = 0.0
+    """A/(m^2 V), >= 0: charge-independent, non-emitting parallel leakage path; the terminal
+    current is ``J_dd + shunt_conductance * V`` (module docstring). 0: no shunt."""
 
     @property
     def thickness(self) -> float:
@@ -218,7 +230,13 @@ _LAYER_KEYS = {"name", "material", "thickness", "traps"} | set(PARAMS) | set(BOO
 _TRAP_KEYS = {"name", "carrier", "location", "density", "width", "depth", "capture",
               "recombination", "photoemission"}
 _CONTACT_KEYS = {"material", "kind", "work_function"}
-_TOP_KEYS = {"name", "description", "layers", "contacts", "temperature", "uv_side"}
+_TOP_KEYS = {"name", "description", "layers", "contacts", "temperature", "uv_side",
+             "shunt_conductance"}
+_CONDUCTANCE_UNITS = {"A/(m2*V)": 1.0, "S/m2": 1.0, "A/(cm2*V)": 1e4, "S/cm2": 1e4,
+                      "mS/cm2": 10.0}
+"""Units of ``shunt_conductance`` (area-specific conductance) -> A/(m^2 V)."""
+SHUNT_CONDUCTANCE_MAX = 1e6
+"""Largest ``shunt_conductance``, A/(m^2 V) (100 S/cm^2: far above any leakage path)."""
 
 
 def _fmt_range(lo: float, hi: float, lo_open: bool) -> str:
@@ -471,6 +489,38 @@ def _read_contact(r: _Reader, which: str, raw: Any) -> Contact | None:
                    sources={"work_function": wf[1]})
 
 
+def _read_shunt(r: _Reader, raw: Any) -> tuple[float, str]:
+    """``shunt_conductance`` in A/(m^2 V) (0 when absent); problems go to ``r``."""
+    where = "shunt_conductance"
+    if raw is None:
+        return 0.0, "absent: no shunt"
+    if not isinstance(raw, dict) or "value" not in raw or "unit" not in raw:
+        r.problems.append(f"{where} = {raw!r}: must be a mapping {{value, unit, source}}")
+        return 0.0, ""
+    extra = set(raw) - {"value", "unit", "source"}
+    if extra:
+        r.problems.append(f"{where}: unknown keys {sorted(extra)}")
+    src = raw.get("source")
+    if not isinstance(src, str) or not src.strip():
+        r.problems.append(f"{where}: missing 'source' (a literature reference or 'calibrated')")
+        src = ""
+    unit = str(raw["unit"])
+    if unit not in _CONDUCTANCE_UNITS:
+        r.problems.append(f"{where}: unit {unit!r} is not a conductance-per-area unit; allowed: "
+                          f"{sorted(_CONDUCTANCE_UNITS)}")
+        return 0.0, str(src)
+    try:
+        v = float(raw["value"]) * _CONDUCTANCE_UNITS[unit]
+    except (TypeError, ValueError):
+        r.problems.append(f"{where} = {raw['value']!r}: not a number")
+        return 0.0, str(src)
+    if not (math.isfinite(v) and 0.0 <= v <= SHUNT_CONDUCTANCE_MAX):
+        r.problems.append(f"{where} = {raw['value']} {unit} (= {v:g} A/(m2*V)): must be in "
+                          f"[0, {SHUNT_CONDUCTANCE_MAX:g}] A/(m2*V)")
+        return 0.0, str(src)
+    return v, str(src)
+
+
 def stack_from_dict(data: Any, source: str = "<dict>") -> Stack:
     """Build and validate a :class:`Stack` from parsed YAML data.
 
@@ -503,11 +553,13 @@ def stack_from_dict(data: Any, source: str = "<dict>") -> Stack:
     uv_side = data.get("uv_side", "anode")
     if uv_side not in ("anode", "cathode"):
         r.problems.append(f"uv_side = {uv_side!r}: must be 'anode' or 'cathode'")
+    shunt, shunt_src = _read_shunt(r, data.get("shunt_conductance"))
     if r.problems or None in layers or anode is None or cathode is None or temp is None:
         raise StackError(source, r.problems or ["incomplete stack"])
     return Stack(name=str(data.get("name", Path(source).stem)), layers=tuple(layers),
                  anode=anode, cathode=cathode, temperature=temp[0], uv_side=uv_side,
-                 sources={"temperature": temp[1]})
+                 sources={"temperature": temp[1], "shunt_conductance": shunt_src},
+                 shunt_conductance=shunt)
 
 
 def load_stack(path: str | Path) -> Stack:

@@ -110,7 +110,8 @@ def record(s: DDSolver, tr: Trace, t: float, uv: float, D_prev: list[np.ndarray]
         dD = a0 * cc["D"] + a1 * D_prev[-1]
         if a2 != 0.0 and len(D_prev) >= 2:
             dD = dD + a2 * D_prev[-2]
-    J = (cc["jn"] + cc["jp"] + dD) * s.sc.J0
+    # + the shunt (stack.shunt_conductance: non-emitting leakage in parallel, G_sh V)
+    J = (cc["jn"] + cc["jp"] + dD) * s.sc.J0 + s.shunt_current()
     D_prev.append(cc["D"])
     if len(D_prev) > 2:
         del D_prev[0]
