@@ -647,6 +647,66 @@ def calibrate(ev: Evaluator, x0: Mapping[str, float], max_evals: int = 20) -> di
     return best
 
 
+# ------------------------------------------------------------------------------ shunt
+
+#: Current-gain targets the shunt is fitted to (D6, weights as in :data:`WEIGHTS`).
+SHUNT_TARGETS: dict[int, str] = {10: "D6_gain_current_10", 50: "D6_gain_current_50"}
+
+
+def gains_with_shunt(j_dd: Sequence[float], v_read: float, g: float) -> dict[int, float]:
+    """Current gains A_N / A_1 (N = 10 and, where there are 50 peaks, 50) of the peaks
+    ``j_dd`` (A/m^2, drift-diffusion current without any shunt) read at ``v_read`` (V) with a
+    shunt ``g`` (A/(m^2 V)) in parallel: ``(j_N + g v) / (j_1 + g v)``.
+
+    The shunt (stack ``shunt_conductance``) is a charge-independent, non-emitting leakage path:
+    it leaves the light gains unchanged and pulls the current gains towards 1, so that
+    current gain - 1 = (light gain - 1) x with x = j_1 / (j_1 + g v) when the drift-diffusion
+    current follows the light. NL is unchanged (invariant under adding a constant).
+    """
+    j = np.asarray(j_dd, dtype=float)
+    out: dict[int, float] = {}
+    for n in SHUNT_TARGETS:
+        if j.size >= n:
+            out[n] = float((j[n - 1] + g * v_read) / (j[0] + g * v_read))
+    return out
+
+
+def fit_shunt(j_dd: Sequence[float], v_read: float, g_max: float = 1e4) -> dict[str, Any]:
+    """The shunt conductance (A/(m^2 V), >= 0) whose current gains best fit the paper's D6 at
+    10 and 50 pulses (weighted relative residuals, :data:`WEIGHTS`), by a bounded 1D search.
+
+    Args:
+        j_dd: Per-pulse peak currents without a shunt (A/m^2), at least 10.
+        v_read: Bias at the read-out (pulse amplitude), V (> 0).
+        g_max: Upper end of the search, A/(m^2 V).
+
+    Returns:
+        ``{"shunt_conductance": g, "gains": {N: gain}, "residuals": {key: weighted residual}}``.
+
+    Raises:
+        ValueError: fewer than 10 peaks, non-positive first peak or ``v_read``.
+    """
+    from scipy.optimize import minimize_scalar
+
+    j = np.asarray(j_dd, dtype=float)
+    if j.size < 10 or not j[0] > 0:
+        raise ValueError(f"j_dd: need >= 10 peaks with j_dd[0] > 0, got {j.size} peaks")
+    if not (math.isfinite(v_read) and v_read > 0):
+        raise ValueError(f"v_read = {v_read!r}: must be > 0 (V)")
+
+    def res(g: float) -> dict[str, float]:
+        return {SHUNT_TARGETS[n]: WEIGHTS[SHUNT_TARGETS[n]] * (v - PAPER[SHUNT_TARGETS[n]])
+                / PAPER[SHUNT_TARGETS[n]] for n, v in gains_with_shunt(j, v_read, g).items()}
+
+    # the cost is smooth in log(1 + g): search there
+    sol = minimize_scalar(lambda s: sum(r * r for r in res(math.expm1(s)).values()),
+                          bounds=(0.0, math.log1p(g_max)), method="bounded",
+                          options={"xatol": 1e-6})
+    g = float(math.expm1(sol.x))
+    return {"shunt_conductance": g, "gains": gains_with_shunt(j, v_read, g),
+            "residuals": res(g)}
+
+
 def report(best: Mapping[str, Any], spec: Sequence[FreeParam]) -> dict[str, Any]:
     """JSON-able summary: parameters (with units), metrics vs paper and bands, residuals."""
     units = {p.name: p.unit for p in spec}
@@ -698,6 +758,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="physics solver of the runs (dolfinx: --nodes-per-layer is cells)")
     ap.add_argument("--params", choices=sorted(PARAM_SETS), default="default",
                     help="free-parameter set (two_species: slow + fast PVP electron traps)")
+    ap.add_argument("--fit-shunt", action="store_true",
+                    help="after the run(s), fit the stack's shunt_conductance to the current "
+                         "gains D6 (light unchanged by it; see fit_shunt) and report it")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     base = load_stack_mapping(a.stack)
@@ -709,6 +772,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     best = calibrate(ev, x0, 1 if a.evaluate_only else a.max_evals)
     out = report(best, spec)
     out.update(stack=str(a.stack), settings=asdict(ev.settings), bundle=asdict(ev.bundle))
+    if a.fit_shunt:
+        j = np.asarray(best.get("raw", {}).get("train", {}).get("J", []), dtype=float)
+        g0 = float(get_value(base, ("shunt_conductance", "value"))) if isinstance(
+            base.get("shunt_conductance"), Mapping) else 0.0
+        if j.size >= 10:
+            # the run's peaks hold the stack's present shunt (pulse amplitude at the read)
+            out["shunt_fit"] = fit_shunt(j - g0 * ev.bundle.amplitude_v, ev.bundle.amplitude_v)
+            print(f"shunt_conductance fit: {out['shunt_fit']}")
     write_json(a.output, out)
     for k, row in out["metrics_vs_paper"].items():
         print(f"{k:22s} paper {row['paper']:<8g} sim {row['simulated']:<10.4g} "

@@ -189,3 +189,20 @@ def test_solver_choice_and_dolfinx_protocols(monkeypatch):
     monkeypatch.setattr(cal, "simulate_dolfinx", lambda *a: {"solver": "dolfinx"})
     assert cal.run_evaluation({}, b, cal.Settings())["solver"] == "fv1d"
     assert cal.run_evaluation({}, b, cal.Settings(solver="dolfinx"))["solver"] == "dolfinx"
+
+
+def test_fit_shunt_recovers_an_exact_solution():
+    # peaks built so that G = 20 A/(m2 V) at 5 V gives exactly the paper's current gains:
+    # j1 + 5 G = 200, so j10 = 1.38 * 200 - 100 and j50 = 2.40 * 200 - 100
+    j = np.linspace(100.0, 380.0, 50)
+    j[9] = 1.38 * 200 - 100
+    fit = cal.fit_shunt(j, 5.0)
+    assert fit["shunt_conductance"] == pytest.approx(20.0, rel=1e-4)  # bounded search, xatol
+    assert fit["gains"][10] == pytest.approx(1.38, rel=1e-5)
+    assert fit["gains"][50] == pytest.approx(2.40, rel=1e-5)
+    # no shunt leaves the gains of the drift-diffusion peaks
+    assert cal.gains_with_shunt(j, 5.0, 0.0) == {10: j[9] / j[0], 50: j[49] / j[0]}
+    with pytest.raises(ValueError, match="v_read"):
+        cal.fit_shunt(j, 0.0)
+    with pytest.raises(ValueError, match="j_dd"):
+        cal.fit_shunt(j[:5], 5.0)
