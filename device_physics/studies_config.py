@@ -37,24 +37,30 @@ class StudiesConfig:
     rtol: float = param(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     """Local error tolerance of the adaptive time stepper (dimensionless)."""
     controls: list[str] = param(default_factory=lambda: [
-        "nlem", "no_pvp", "no_qd", "no_zno", "no_idtbt", "pvp_trapfree",
-        "pvp_no_electron_traps", "pvp_no_hole_traps"])
+        "nlem", "no_pvp", "no_qd", "no_zno", "no_idtbt", "pvp_trapfree"])
     """Stacks of the mechanism table, derived from ``device.stack`` (see
     ``device_physics.studies.CONTROLS``): the full stack, one layer removed or replaced, or the
-    PVP traps removed."""
-    mechanism_protocol: str = "mechanism"
+    PVP traps removed. ``pvp_no_electron_traps`` and ``pvp_no_hole_traps`` exist too (the paper
+    scale runs them); on the calibrated stack, whose PVP holds electron traps only, they are
+    the same stacks as ``pvp_trapfree`` and ``nlem``, so the default scale leaves them out."""
+    mechanism_protocol: str = "mechanism_10"
     """Protocol of the mechanism table (``config/protocols/<name>.yaml``; needs steps named
-    ``dark_read`` and ``uv_read``): paper Fig. S8."""
-    profile_pulses: int = param(50, lo=1, hi=10000)
-    """Training pulses (5 V, 30 ms, 30 ms apart) before the dark and UV profiles (Fig. 3)."""
+    ``dark_read`` and ``uv_read``). Default ``mechanism_10`` (10 pulses, 1.5 s of UV reads:
+    about a third of the cost); the paper scale runs ``mechanism`` (paper Fig. S8: 50 pulses,
+    3 s of UV reads)."""
+    profile_pulses: int = param(10, lo=1, hi=10000)
+    """Training pulses (5 V, 30 ms, 30 ms apart) before the dark and UV profiles (Fig. 3);
+    the paper scale uses 50."""
     profile_read_bias: float = param(4.0, lo=0.0, hi=20.0)
     """Bias of the profiles taken under read conditions, V."""
     profile_uv_s: float = param(1.0, lo=0.0, hi=100.0, lo_open=True)
     """Duration of the UV exposure before the profile under UV, s."""
     uv_intensity: float = param(70.0, lo=0.0, hi=10000.0, lo_open=True)
     """UV intensity of the profile study, mW/cm^2 (paper: 70)."""
-    uv_protocol: str = "uv_reset"
-    """Protocol of the UV-intensity sweep (a step named ``uv`` whose intensity is swept)."""
+    uv_protocol: str = "uv_reset_10"
+    """Protocol of the UV-intensity sweep (a step named ``uv`` whose intensity is swept).
+    Default ``uv_reset_10`` (10 pulses, 3 s of UV): a fifth of the pulses of ``uv_reset``
+    (50 pulses, 5 s of UV: the paper scale, and the D11 trace of ``figure_protocols``)."""
     uv_intensities: list[float] = param(
         default_factory=lambda: [10.0, 20.0, 35.0, 70.0, 140.0], lo=0.0, hi=10000.0)
     """UV intensities of the reset-time sweep, mW/cm^2."""
@@ -68,9 +74,9 @@ class StudiesConfig:
     figure_protocols: list[str] = param(default_factory=lambda: [
         "iv_3scans", "pulses_10", "pulses_50", "ppf_10ms", "ppf_30ms", "ppf_100ms",
         "ppf_300ms", "ppf_1s", "decay", "uv_reset"])
-    """Protocols run with fv1d on the configured stack for the physics figures (Fig. 2a, c, d,
-    f, g, S15, S16; Fig. 2h uses the mechanism run of the full stack); a panel whose protocol
-    is missing is drawn as a placeholder saying so."""
+    """Protocols run with the studies solver on the configured stack for the physics figures
+    (Fig. 2a, c, d, f, g, S15, S16; Fig. 2h uses the mechanism run of the full stack); a panel
+    whose protocol is missing is drawn as a placeholder saying so."""
 
 
 #: Smoke-scale values (CI: a few minutes on 2 cores), used by ``workflow/rules/studies.smk``

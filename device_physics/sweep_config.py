@@ -32,6 +32,12 @@ class SweepConfig:
     """Pulses (5 V, 30 ms width, 30 ms interval, the paper's train) before the UV step."""
     uv_duration_s: float = param(2.0, lo=0.0, hi=600.0, lo_open=True)
     """Length of the UV step (0 V bias) after the train, in s; one probe pulse follows."""
+    solver: str = param("dolfinx", choices=("dolfinx", "fv1d"))
+    """Physics solver of every point. ``dolfinx`` (default): the device stage's solver, mesh
+    and stepper; each point runs its whole protocol (train, UV, probe) from equilibrium,
+    about 8x faster than fv1d at 20 cells on the calibrated stack. ``fv1d``: the train runs
+    once per trap density and every point continues from its final state (``mesh`` applies;
+    the smoke scale uses it, so that CI runs both solvers' sweep paths)."""
     nodes_per_layer: int = param(20, lo=2, hi=1000)
     """Cells per stack layer of the fv1d mesh (20: the mesh the stack is calibrated on; at 6
     the calibrated stack hardly potentiates, so require_potentiation fails)."""

@@ -244,6 +244,26 @@ def _f(row: Mapping[str, Any], key: str) -> float:
         return float("nan")
 
 
+def _neg_end(r: dict[str, Any]) -> bool:
+    """The current of the last read under UV is below the dark read: by the table's absolute
+    sign (device_physics.studies floors) when present, else by more than 0.1 %."""
+    if r.get("sign_I_uv_end") not in (None, ""):
+        return r["sign_I_uv_end"] == "-"
+    return _f(r, "dI_uv_end") < -1e-3
+
+
+def _change_text(r: dict[str, Any]) -> str:
+    """``stack: dI ..., dL ...``: relative changes and, where the table has them, absolute."""
+    txt = f"{r['stack']}: dI {100 * _f(r, 'dI_uv_end'):+.2f} %"
+    if np.isfinite(_f(r, "dI_uv_end_A_m2")):
+        txt += f" ({_f(r, 'dI_uv_end_A_m2'):+.3g} A/m2, sign {r.get('sign_I_uv_end')})"
+    txt += f", dL {100 * _f(r, 'dL_uv_end'):+.2f} %"
+    if np.isfinite(_f(r, "dL_uv_end_ph_s_m2")):
+        txt += f" ({_f(r, 'dL_uv_end_ph_s_m2'):+.3g} photons/(s m2), sign " \
+               f"{r.get('sign_L_uv_end')})"
+    return txt
+
+
 def _mechanism_rows(mech: list[dict[str, Any]], profiles_json: str | Path | None, stage: str,
                     compact_d9: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
@@ -261,9 +281,8 @@ def _mechanism_rows(mech: list[dict[str, Any]], profiles_json: str | Path | None
                           f"EL without the UV photoluminescence {100 * dle:+.2f} %"
                           + compact_d9 + ("" if full.get("status") == "complete"
                                           else f" [run {str(full.get('status'))[:120]}]")})
-    neg = [r["stack"] for r in mech if _f(r, "dI_uv_end") < -1e-3]
-    signs = "; ".join(f"{r['stack']}: dI {100 * _f(r, 'dI_uv_end'):+.2f} %, "
-                      f"dL {100 * _f(r, 'dL_uv_end'):+.2f} %" for r in mech)
+    neg = [r["stack"] for r in mech if _neg_end(r)]
+    signs = "; ".join(_change_text(r) for r in mech)
     only = neg == ["nlem"]
     field = ""
     if profiles_json and Path(profiles_json).exists():

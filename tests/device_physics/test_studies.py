@@ -233,15 +233,34 @@ def test_trace_metrics_on_a_synthetic_trace(tmp_path):
     assert m["dEL_uv"] == pytest.approx(-0.5, rel=1e-9)  # no light between reads: EL = L
     assert m["dI_after"] == pytest.approx(0.0, abs=1e-9)
     row = S.mechanism_row({"stack": "nlem", "status": "complete", "metrics": m})
+    m0 = m
     a, pr, _ = S.read_h5_trace(_write(tmp_path, DECAY_UV, "decay_uv"))
     m = S.trace_metrics(a, pr)
     # trapped charge: 63.06 % lost after tau ln(1/0.3694) = 0.996 s; 99 % after 0.1 ln 100
     assert m["decay_s"] == pytest.approx(-math.log(1 - 0.6306), rel=2e-2)
     assert m["uv_reset_s"] == pytest.approx(0.1 * math.log(100), rel=2e-2)
     assert m["probe_gain_J"] == pytest.approx(1.5 / 1.1, rel=1e-9)
-    assert row["sign_I_uv"] == "-" and row["sign_L_uv"] == "-"
-    assert "holds" in S.mechanism_verdict([row, {**row, "stack": "no_pvp", "dI_uv": 0.2}])
+    assert row["sign_I_uv"] == "-"
+    # the synthetic light is ~1 photon/(s m2), below the light floor (1e15): no change; at the
+    # device's ~1e21 the same relative drop is one
+    assert row["sign_L_uv"] == "0"
+    lit = S.mechanism_row({"stack": "nlem", "status": "complete",
+                           "metrics": {**m0, "L_dark": 1e21}})
+    assert lit["sign_L_uv"] == "-" and lit["dL_uv_ph_s_m2"] == pytest.approx(-0.5e21)
+    pos = S.mechanism_row({"stack": "no_pvp", "status": "complete",
+                           "metrics": {**m0, "dI_uv": 0.2}})
+    assert "holds" in S.mechanism_verdict([row, pos])
     assert "does not hold" in S.mechanism_verdict([row, {**row, "stack": "no_pvp"}])
+    # absolute changes: the relative -0.5 of the read times the dark read
+    assert row["dI_uv_A_m2"] == pytest.approx(-0.5 * row["I_dark_A_m2"], rel=1e-12)
+    assert row["dL_uv_ph_s_m2"] == pytest.approx(-0.5 * row["L_dark_ph_s_m2"], rel=1e-12)
+    # a stack that hardly conducts: a huge relative change on 1e-21 A/m2 is no change
+    dead = S.mechanism_row({"stack": "no_idtbt", "status": "complete",
+                            "metrics": {**m0, "I_dark": 1e-21, "dI_uv": -1.8e17,
+                                        "dI_uv_end": -1.8e17}})
+    assert dead["dI_uv_A_m2"] == pytest.approx(-1.8e-4, rel=1e-12)  # below the 1e-3 floor
+    assert dead["sign_I_uv"] == "0" and dead["sign_I_uv_end"] == "0"
+    assert "holds" in S.mechanism_verdict([row, dead])
 
 
 def test_figures_from_synthetic_traces(tmp_path):

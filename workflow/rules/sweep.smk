@@ -1,6 +1,7 @@
 # The material-to-accuracy sweep (issue 9, item 2; device_physics.material_sweep): a Paramspace
-# over PVP trap density (factor on the stack's PVP traps) x UV intensity. Per trap density the pulse train runs once (fv1d);
-# per point the UV reset and probe continue from it, the compact model is fitted to the
+# over PVP trap density (factor on the stack's PVP traps) x UV intensity. With sweep.solver
+# dolfinx (default) each point runs train, UV and probe; with fv1d the train runs once per trap
+# density and each point's UV reset and probe continue from it; the compact model is fitted to the
 # point's trace and the FCN-2 co-design network runs on the fitted N-LEM; a failure at a
 # point is written into that point's files and shown in its heat-map cell.
 
@@ -17,7 +18,8 @@ SWEEP_SPACE = Paramspace(
 )
 # Only the keys a rule reads are its params, so a changed key reruns just the rules using it.
 _SWEEP_PHYSICS = {
-    k: SWEEP[k] for k in ("train_pulses", "nodes_per_layer", "mesh", "rtol", "max_wall_s")
+    k: SWEEP[k] for k in ("solver", "train_pulses", "nodes_per_layer", "mesh", "rtol",
+                          "max_wall_s")
 }
 _SWEEP_RESET = {k: SWEEP[k] for k in ("uv_duration_s", "reset_erased")}
 
