@@ -58,7 +58,7 @@ def plot_run(h5_path: str | Path, png_path: str | Path, title: str = "") -> Path
     axes[1].plot(t, tr["L"] * 1e-4, color="tab:red", lw=0.8)
     axes[1].set_ylabel("EL photon flux (1/(s·cm²))")
     axes[2].plot(t, tr["Qt_p"] * 1e5, label="hole traps", color="tab:blue")
-    axes[2].plot(t, -tr["Qt_n"] * 1e5, label="electron traps (−Q)", color="tab:green")
+    axes[2].plot(t, tr["Qt_n"] * 1e5, label="electron traps (|Q|)", color="tab:green")
     axes[2].set_ylabel("trapped charge (nC/cm²)")
     axes[2].set_xlabel("t (s)")
     axes[2].legend(loc="best", fontsize=8)

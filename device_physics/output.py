@@ -1,7 +1,9 @@
 """Device output files: the HDF5 of the data contract and XDMF profiles for ParaView.
 
 HDF5 layout (ARCHITECTURE.md): ``/mesh/x`` (m), ``/mesh/layer`` (stack-layer index per cell,
-attrs ``layers``/``thicknesses``), ``/trace/{t,V,uv,J,J_right,L,Qt_p,Qt_n}`` (SI),
+attrs ``layers``/``thicknesses``), ``/trace/{t,V,uv,J,J_right,L,Qt_p,Qt_n}`` (SI;
+``Qt_p`` and ``Qt_n`` are the magnitudes, both >= 0, of the charge held in hole and in electron
+traps, so the net trapped charge is ``Qt_p - Qt_n``: both solvers write them so),
 ``/snapshots/<k>/{psi,n,p,nt,pt,E}`` with attr ``t``, and file attrs ``protocol``, ``stack``,
 ``solver_stats`` (JSON) plus the provenance written by :func:`lemsim.io.atomic_h5`.
 """

@@ -122,8 +122,10 @@ def record(s: DDSolver, tr: Trace, t: float, uv: float, D_prev: list[np.ndarray]
     tr.J.append(float(J[0]))
     tr.J_right.append(float(J[1]))
     tr.L.append(s.light())
+    # data contract (device_physics.output): Qt_n is the magnitude of the electron-trap
+    # charge (>= 0; the solver's signed value is <= 0), as fv1d writes it; net = Qt_p - Qt_n
     tr.Qt_p.append(qp)
-    tr.Qt_n.append(qn)
+    tr.Qt_n.append(-qn)
 
 
 def _error_norm(s: DDSolver, u: np.ndarray, pred: np.ndarray, n_abs: float) -> float:
