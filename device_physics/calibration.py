@@ -11,6 +11,12 @@ PAPER_TARGETS D3-D12, its on-disk run cache, and the residual definition. Runnab
     python -m device_physics.calibration --solver dolfinx --nodes-per-layer 20 \
         --params two_species --evaluate-only
 
+**Shunt** (session 5): the stack's ``shunt_conductance`` G_sh (a charge-independent,
+non-emitting leakage path, J_ext = J_dd + G_sh V) leaves the light and NL unchanged and pulls
+the current gains towards 1; with the traps fitted to the LIGHT gains, :func:`fit_shunt` (CLI
+``--fit-shunt``) gives the G_sh whose current gains best fit D6 at 10 and 50 pulses from one
+run's drift-diffusion peaks (no further physics run).
+
 **One evaluation** (:func:`simulate`) of a parameter vector runs, on the stack with the
 parameters applied:
 
