@@ -533,17 +533,18 @@ class FV1D:
         return self.z
 
     # ----------------------------------------------------------------- observables
-    def terminal_current(self, z: np.ndarray, v: float = 0.0) -> tuple[float, float, float]:
+    def terminal_current(self, z: np.ndarray, v: float | None = None
+                         ) -> tuple[float, float, float]:
         """Steady conduction current at the anode and cathode cells and their mean, A/m^2.
 
         Includes the stack's shunt, ``shunt_conductance * v`` (``v``: the applied bias of the
-        state ``z``, V; the shunt is a non-emitting leakage path in parallel with the
-        drift-diffusion device, independent of the trapped charge: see
-        :mod:`device_physics.stack`).
+        state ``z``, V; None: read from ``z``'s contact quasi-Fermi levels). The shunt is a
+        non-emitting leakage path in parallel with the drift-diffusion device, independent of
+        the trapped charge (:mod:`device_physics.stack`).
         """
         jn, jp = self.dev.currents(z)
         j = jn + jp
-        jsh = self.shunt_conductance * v
+        jsh = self.shunt_conductance * (self._bias_of(z) if v is None else v)
         return (float(j[0]) + jsh, float(j[-1]) + jsh,
                 float(np.sum(self.dev.current_weights(z) * j)) + jsh)
 

@@ -126,3 +126,16 @@ def test_steady_current_includes_shunt():
         s.steady(2.0, dV_max=0.5)
         j.append(s.steady_current())
     assert j[1] - j[0] == pytest.approx(2.0 * G, rel=1e-9)
+
+
+def test_fv1d_steady_terminal_current_includes_shunt():
+    # the bias is read from the state (contact quasi-Fermi levels) when not given
+    j = []
+    for g in (0.0, G):
+        f = FV1D(stack_from_dict(_with_shunt(g)), 4)
+        z = f.equilibrium()
+        for v in (0.5, 1.0):
+            z = f.steady(v, z0=z)
+        j.append(f.terminal_current(z))
+    for k in range(3):
+        assert j[1][k] - j[0][k] == pytest.approx(1.0 * G, rel=1e-9)
