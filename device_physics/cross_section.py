@@ -117,6 +117,9 @@ class CrossSection(DDSolver):
             raise ValueError("y: node positions must be strictly increasing")
         self.dev = device
         self.sc = scaling or device.default_scaling()
+        # no shunt in the pixel model: DDSolver.shunt_current() is a lumped element of the
+        # 1D stack (stack.shunt_conductance), so the 2D current is the drift-diffusion one
+        self.shunt_conductance = 0.0
         sc = self.sc
         th = [lay.thickness for lay in device.layers]
         bounds = np.concatenate([[0.0], np.cumsum(th)])
