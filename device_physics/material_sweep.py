@@ -5,7 +5,8 @@ Each grid point goes material -> physics -> compact model -> network:
 1. :func:`run_train` (once per trap density): the stack with its PVP trap densities scaled
    by the point's factor (:func:`sweep_stack`) runs the pulse train with fv1d from
    equilibrium; the trace and the final solver state are kept, so the train is not repeated
-   for every UV intensity.
+   for every UV intensity. With ``solver: dolfinx`` (the default) nothing runs here and each
+   point runs its whole protocol (train, UV, probe) from equilibrium in :func:`run_point`.
 2. :func:`run_point`: from the train's final state, UV at the point's intensity (0 V) and one
    probe pulse; the joined trace is written in the device data contract (``/trace/...``),
    with its status (``complete`` or ``failed: ...``) and the physics summary (current gain of
