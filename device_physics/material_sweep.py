@@ -186,12 +186,12 @@ def _solver_name(cfg: Mapping[str, Any]) -> str:
 
 
 def _run_point_dolfinx(stack: Any, full: Any, cfg: Mapping[str, Any], out_h5: str | Path,
-                       config: Any) -> tuple[dict[str, np.ndarray], str, dict[str, Any]]:
+                       config: Any) -> tuple[dict[str, np.ndarray], str]:
     """The whole point protocol (train, UV, probe) from equilibrium with the device stage's
     dolfinx solver, mesh and stepper; writes the trace (data contract) to ``out_h5``.
 
     Returns:
-        (trace arrays, status, solver statistics).
+        (trace arrays, status).
     """
     from device_physics.output import write_device_h5
     from device_physics.simulate import build_solver, contract_kwargs, step_options
@@ -213,10 +213,7 @@ def _run_point_dolfinx(stack: Any, full: Any, cfg: Mapping[str, Any], out_h5: st
 
         tr = Trace()
     write_device_h5(out_h5, trace=tr, **contract_kwargs(solver, ad, stack, full, config))
-    stats = {k: v for k, v in dict(getattr(tr, "stats", {})).items()
-             if isinstance(v, (int, float, str))}
-    stats["solver"] = "dolfinx"
-    return tr.arrays(), status, stats
+    return tr.arrays(), status
 
 
 def run_train(stack_path: str | Path, factor: float, cfg: Mapping[str, Any],
@@ -298,20 +295,11 @@ def run_point(stack_path: str | Path, factor: float, uv_mw_cm2: float,
     stack = sweep_stack(stack_path, factor)
     species = swept_species(stack_path)
     if _solver_name(cfg) == "dolfinx":
-        import h5py
-
-        arrays, status, _ = _run_point_dolfinx(stack, full, cfg, out_h5, config)
-        t_train = float(protocol_from_dict(train_protocol_dict(int(cfg["train_pulses"])),
-                                           "sweep train").duration)
-        summary = physics_summary(arrays, full, t_train, float(cfg["reset_erased"]), status,
-                                  carrier=species["carrier"])
-        summary.update(trap_factor=float(factor), trap_species=species["name"],
-                       trap_density_cm2=species["density_cm2"] * float(factor),
-                       uv_intensity_mw_cm2=float(uv_mw_cm2), solver="dolfinx")
-        with h5py.File(out_h5, "a") as fh:
-            fh.attrs["status"] = status
-            fh.attrs["summary"] = json.dumps(summary)
-        return summary
+        arrays, status = _run_point_dolfinx(stack, full, cfg, out_h5, config)
+        with np.load(train_npz) as npz:
+            t_train = float(npz["duration"])
+        return _finish_point(out_h5, arrays, full, t_train, status, cfg, species, factor,
+                             uv_mw_cm2, "dolfinx")
     with np.load(train_npz) as npz:
         status = str(npz["status"])
         z0 = npz["z"]
@@ -349,19 +337,29 @@ def run_point(stack_path: str | Path, factor: float, uv_mw_cm2: float,
                 status = f"failed: physics (UV reset): {err2}"
                 log.error("PVP traps x%g, UV %g: %s", factor, uv_mw_cm2, status)
         stats.update(sol.stats)
-    summary = physics_summary(arrays, full, t_train, float(cfg["reset_erased"]), status,
-                              carrier=species["carrier"])
-    summary.update(trap_factor=float(factor), trap_species=species["name"],
-                   trap_density_cm2=species["density_cm2"] * float(factor),
-                   uv_intensity_mw_cm2=float(uv_mw_cm2))
     d = sol.dev
     write_device_h5(out_h5, x=d.x, cell_layer=d.layer,
                     layer_names=[la.name for la in stack.layers],
                     layer_thicknesses=[la.thickness for la in stack.layers],
                     trace=_JoinedTrace(arrays, stats), protocol_json=full.to_json(),
                     stack_json=stack.to_json(), config=config)
+    return _finish_point(out_h5, arrays, full, t_train, status, cfg, species, factor,
+                         uv_mw_cm2, "fv1d")
+
+
+def _finish_point(out_h5: str | Path, arrays: Mapping[str, np.ndarray], full: Any,
+                  t_train: float, status: str, cfg: Mapping[str, Any],
+                  species: Mapping[str, Any], factor: float, uv_mw_cm2: float,
+                  solver: str) -> dict[str, Any]:
+    """The point's summary (:func:`physics_summary` plus the grid coordinates), stored with
+    the status as attributes of the written trace file."""
     import h5py
 
+    summary = physics_summary(arrays, full, t_train, float(cfg["reset_erased"]), status,
+                              carrier=species["carrier"])
+    summary.update(trap_factor=float(factor), trap_species=species["name"],
+                   trap_density_cm2=species["density_cm2"] * float(factor),
+                   uv_intensity_mw_cm2=float(uv_mw_cm2), solver=solver)
     with h5py.File(out_h5, "a") as fh:  # the file is complete; two small attributes more
         fh.attrs["status"] = status
         fh.attrs["summary"] = json.dumps(summary)
