@@ -149,6 +149,9 @@ class FV1D:
             raise ValueError(f"shunt_conductance = {self.shunt_conductance!r}: must be a "
                              "finite value >= 0 (A/(m2*V))")
         self.rtol, self.dt_edge, self.dt_max = rtol, dt_edge, dt_max
+        self.max_wall_s = 0.0
+        """Wall-time limit of :meth:`run` (s; 0: none): past it a :class:`SolverError` keeps
+        the trace computed so far."""
         self.newton_tol = 1e-11
         self.newton_tol_transient = 1e-6
         self.n_floor = 1e12  # m^-3 (1e6 cm^-3)
@@ -713,6 +716,11 @@ class FV1D:
             if progress and self.stats["steps"] % 500 == 0:
                 log.info("fv1d t = %.4g s / %.4g s, %d steps, %.1f s", t, protocol.duration,
                          self.stats["steps"], time.perf_counter() - t_wall)
+            if self.max_wall_s > 0 and time.perf_counter() - t_wall > self.max_wall_s:
+                tr.stats = dict(self.stats)
+                raise SolverError(f"wall-time limit max_wall_s = {self.max_wall_s:g} s reached "
+                                  f"at t = {t:.6g} s of {protocol.duration:g} s (bias "
+                                  f"{v1:.6g} V)", trace=tr)
         self.z = hist[-1][1]
         tr.stats = dict(self.stats)
         return tr

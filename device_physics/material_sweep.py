@@ -201,9 +201,11 @@ def _run_point_dolfinx(stack: Any, full: Any, cfg: Mapping[str, Any], out_h5: st
     status = "complete"
     tr = None
     try:
-        with warnings.catch_warnings(), wall_limit(float(cfg.get("max_wall_s", 0))):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            tr = run_protocol(solver, full, step_options(full, float(cfg["rtol"])))
+            # the stepper's own limit keeps the partial trace (a SIGALRM would lose it)
+            tr = run_protocol(solver, full, step_options(full, float(cfg["rtol"]),
+                                                         float(cfg.get("max_wall_s", 0))))
     except (StepFailure, PhysicsTimeout) as err:
         tr = getattr(err, "trace", None)
         status = f"failed: physics: {err}"

@@ -15,6 +15,23 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+#: Density floor of the Newton iterates in a stalled waveform segment of a stack run, relative
+#: to the scaling density N0 (``DDSolver.ln_floor_stall = ln DENSITY_FLOOR``; the stepper
+#: switches it on after ``StepOptions.stall_steps`` steps in one segment and off at the next
+#: knot). N0 is the largest band-edge density of states or doping of the stack (about 1e27 m^-3
+#: here), so the floor is about 1e7 m^-3 (10 cm^-3), physically zero. In a stalled segment
+#: Newton swings the quasi-Fermi potential of such trace carriers (ln(c/N0) -20..-60) by tens of
+#: thermal voltages at a flat residual of 1e-13..1e-9, and dt collapses to 1e-14 s at a falling
+#: edge: ``pvp_trapfree`` under ``mechanism_10`` did not finish in 18 min. Not on every step:
+#: where the solution itself holds a carrier below the floor (holes at the PVP/QD interface
+#: during a long train) the clipped iterates cannot reach it and Newton stalls with a large
+#: residual (the calibrated stack's pulses_50 failed at t = 0.99 s with the floor always on).
+#: Measured 2026-11-29 (20 cells, rtol 0.05): pvp_trapfree mechanism_10 completes in 60 s (one
+#: floored segment, 0.751-0.78 s); the calibrated stack's pulses_50 never stalls (gains 2.332 /
+#: 2.980, as without the guard); the edges test's protocol, 7,500 steps without finishing on
+#: this stack before, passes.
+DENSITY_FLOOR = 1e-20
+
 
 def build_solver(stack: Any, wavelength_m: float = 365e-9, cells_per_layer: int = 40,
                  grading: float = 3.5):
@@ -35,15 +52,18 @@ def build_solver(stack: Any, wavelength_m: float = 365e-9, cells_per_layer: int 
     from device_physics.mesh import layered_nodes
 
     x, _ = layered_nodes(total, counts, grading)
-    return DDSolver(ad.device, x=x,
-                    shunt_conductance=getattr(stack, "shunt_conductance", 0.0)), ad
+    solver = DDSolver(ad.device, x=x, shunt_conductance=getattr(stack, "shunt_conductance", 0.0))
+    solver.ln_floor_stall = float(np.log(DENSITY_FLOOR))
+    return solver, ad
 
 
-def step_options(protocol: Any, rtol: float):
-    """Stepper options of a device run: ``rtol`` and a largest step of 1/20 of the protocol."""
+def step_options(protocol: Any, rtol: float, max_wall_s: float = 0.0):
+    """Stepper options of a device run: ``rtol``, a largest step of 1/20 of the protocol and
+    an optional wall-time limit (s; 0: none)."""
     from device_physics.timestepping import StepOptions
 
-    return StepOptions(rtol=rtol, dt_max=max(protocol.duration / 20, 1e-6))
+    return StepOptions(rtol=rtol, dt_max=max(protocol.duration / 20, 1e-6),
+                       max_wall_s=float(max_wall_s))
 
 
 def contract_kwargs(solver: Any, ad: Any, stack: Any, protocol: Any, config: Any = None

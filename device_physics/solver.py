@@ -46,6 +46,7 @@ class NewtonStats:
     failures: int = 0
     floor_accepts: int = 0
     stagnation_accepts: int = 0
+    floor_segments: int = 0
 
 
 class DDSolver:
@@ -67,6 +68,13 @@ class DDSolver:
         jacobian_reuse_dx: Within one Newton solve, once the scaled update is below this, the
             factorised Jacobian is kept (chord steps: no assembly, no factorisation). 0 (the
             default) assembles at every iteration.
+        ln_floor: Newton iterates keep every carrier density above ``exp(ln_floor) N0``
+            (their quasi-Fermi potentials are clipped; the equations are unchanged). Off
+            (-1e300) by default.
+        ln_floor_stall: ``ln_floor`` that the time stepper switches on for the rest of a
+            waveform segment in which it stalls (``StepOptions.stall_steps``; None: never);
+            ``device_physics.simulate.build_solver`` sets ``ln(DENSITY_FLOOR)`` for stack
+            runs.
     """
 
     def __init__(self, device: DDDevice, x: np.ndarray | None = None,
@@ -207,6 +215,7 @@ class DDSolver:
         self._fprev = np.inf
         self.phi_margin = 200.0
         self.ln_floor = -1e300
+        self.ln_floor_stall: float | None = None
         self.preset_bc = False
         self.density_update = True
         self._fstart = self._f0 = 0.0
@@ -278,6 +287,7 @@ class DDSolver:
                 return PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
             m = self._weighted_update(dxv, snes.getSolution().getArray())
             self._last_dx = m
+            self._last_dxv = dxv.copy()
             self._hist = (self._hist + [(m, fn)])[-5:]
             if m < self.stag_dx_tol:  # a fixed point (kept for a stalled cycle, below)
                 self._fixed = snes.getSolution().getArray(readonly=True).copy()
@@ -428,6 +438,32 @@ class DDSolver:
         out[:, 2] /= 1.0 + np.exp(np.minimum(ln_abs - (self._dof_thp - xa[:, 0] + xa[:, 2]), 700))
         return out.ravel()
 
+    def _update_where(self, xv: np.ndarray) -> str:
+        """Text naming the unknown of the largest weighted last Newton update (node, layer,
+        component and, for a quasi-Fermi potential, the carrier's ln(density/N0))."""
+        dxv = getattr(self, "_last_dxv", None)
+        if dxv is None or dxv.size != xv.size:
+            return ""
+        try:
+            nc = self.ncomp
+            d = np.abs(dxv.reshape(-1, nc)).copy()
+            xa = xv.reshape(-1, nc)
+            ln_c = {1: self._dof_thn + xa[:, 0] - xa[:, 1], 2: self._dof_thp - xa[:, 0] + xa[:, 2]}
+            cut = math.log(self.n_abs)
+            for comp, ln in ln_c.items():
+                d[:, comp] /= 1.0 + np.exp(np.minimum(cut - ln, 700))
+            dof, comp = np.unravel_index(int(np.argmax(d)), d.shape)
+            inv = np.empty_like(self.order)
+            inv[self.order] = np.arange(len(self.order))
+            k = int(inv[dof])
+            cell = min(max(k - 1, 0), len(self.layer) - 1)
+            lay = self.dev.layers[int(self.layer[cell])].name
+            name = ["psi", "phi_n", "phi_p"][comp] if comp < 3 else f"trap {comp - 3}"
+            extra = f", ln(c/N0) = {ln_c[comp][dof]:.1f}" if comp in ln_c else ""
+            return f" in {name} at node {k} ({self.x[k] * 1e9:.3f} nm, {lay!r}{extra})"
+        except Exception:  # noqa: BLE001
+            return ""
+
     def _weighted_update(self, dx: np.ndarray, xv: np.ndarray) -> float:
         """Max Newton update, quasi-Fermi updates weighted by the carrier's relevance
         n/(n + n_abs) (they are meaningless where the carrier is absent)."""
@@ -558,8 +594,8 @@ class DDSolver:
             self.u.x.array[:] = backup
             hist = ", ".join(f"{m:.2g}/{f:.2g}" for m, f in getattr(self, "_hist", []))
             raise SolverError(f"Newton did not converge (reason {reason}, {its} iterations, "
-                              f"last |du| = {self._last_dx:.3g}; last |du|/|F|: {hist}) at "
-                              f"{where}", where=where)
+                              f"last |du| = {self._last_dx:.3g}{self._update_where(backup)}; "
+                              f"last |du|/|F|: {hist}) at {where}", where=where)
         return its
 
     def set_steady(self) -> None:

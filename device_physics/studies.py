@@ -615,7 +615,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
                 keep_trace: bool = False, config: Any = None,
                 fail_soft: bool = True, newton_its: int = 25,
                 retry_sanitized: bool = True, mesh: str = "graded",
-                robust_retry: bool = True, solver: str = "fv1d") -> VariantResult:
+                robust_retry: bool = True, solver: str = "fv1d",
+                max_wall_s: float = 0.0) -> VariantResult:
     """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d (default) or the
     dolfinx solver.
 
@@ -624,7 +625,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         run_variant(stack, protocol, overrides=None, *, protocol_overrides=None,
                     nodes_per_layer=6, rtol=0.05, ratio=1.2, dt_edge=1e-6, h5_path=None,
                     keep_trace=False, config=None, fail_soft=True, newton_its=25,
-                    retry_sanitized=True, mesh="graded", robust_retry=True) -> VariantResult
+                    retry_sanitized=True, mesh="graded", robust_retry=True, solver="fv1d",
+                    max_wall_s=0.0) -> VariantResult
 
     Args:
         stack: Stack YAML path (relative to the repository root or absolute), parsed YAML data,
@@ -662,6 +664,9 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
             ``retry_sanitized``, ``robust_retry``, ``keep_trace``) are not used. On the
             calibrated stack at 20 cells dolfinx is about 8x faster than fv1d (pulses_10:
             40 s vs 332 s, agreeing to 1e-4).
+        max_wall_s: Wall-time limit of the solve, s (0: none). Past it the run stops like a
+            failed solve: ``status = "failed: wall-time limit ..."`` with the metrics of the
+            partial trace (a row that says why it is incomplete, not a DAG that never ends).
 
     Returns:
         :class:`VariantResult` with ``metrics`` from :func:`trace_metrics`.
@@ -685,12 +690,14 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         raise ValueError(f"mesh = {mesh!r}: must be 'graded' or 'dolfinx'")
     if solver not in ("fv1d", "dolfinx"):
         raise ValueError(f"solver = {solver!r}: must be 'fv1d' or 'dolfinx'")
+    if not (math.isfinite(max_wall_s) and max_wall_s >= 0):
+        raise ValueError(f"max_wall_s = {max_wall_s!r}: must be >= 0 s (0: no limit)")
     st = variant_stack(stack, overrides)
     pr = variant_protocol(protocol, protocol_overrides)
     if solver == "dolfinx":
         return _run_variant_dolfinx(st, pr, dict(overrides or {}),
                                     dict(protocol_overrides or {}), nodes_per_layer, rtol,
-                                    h5_path, config, fail_soft)
+                                    h5_path, config, fail_soft, max_wall_s)
     mesh_kw: dict[str, Any] = {}
     if mesh == "dolfinx":
         from device_physics.fv1d import dolfinx_mesh
@@ -702,6 +709,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
     if hasattr(solver, "retry_sanitized"):
         solver.retry_sanitized = bool(retry_sanitized)
     solver.robust_retry = bool(robust_retry)
+    solver.max_wall_s = float(max_wall_s)
     t0 = time.perf_counter()
     status = "complete"
     with warnings.catch_warnings():
@@ -735,8 +743,8 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
 
 def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
                          protocol_overrides: dict[str, Any], cells: int, rtol: float,
-                         h5_path: str | Path | None, config: Any, fail_soft: bool
-                         ) -> VariantResult:
+                         h5_path: str | Path | None, config: Any, fail_soft: bool,
+                         max_wall_s: float = 0.0) -> VariantResult:
     """:func:`run_variant` with the dolfinx solver (the device stage's mesh and stepper)."""
     import h5py
 
@@ -748,7 +756,7 @@ def _run_variant_dolfinx(st: Stack, pr: Protocol, overrides: dict[str, Any],
     t0 = time.perf_counter()
     status = "complete"
     try:
-        tr = run_protocol(solver, pr, step_options(pr, rtol))
+        tr = run_protocol(solver, pr, step_options(pr, rtol, max_wall_s))
     except StepFailure as exc:
         if not fail_soft:
             raise
@@ -1099,7 +1107,8 @@ def _run_kw(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {"nodes_per_layer": int(cfg.get("nodes_per_layer", 20)),
             "rtol": float(cfg.get("rtol", 0.05)), "mesh": str(cfg.get("mesh", "dolfinx")),
             "robust_retry": bool(cfg.get("robust_retry", True)),
-            "solver": str(cfg.get("solver", "fv1d"))}
+            "solver": str(cfg.get("solver", "fv1d")),
+            "max_wall_s": float(cfg.get("max_wall_s", 0.0))}
 
 
 def _write_result(res: VariantResult, path: str | Path, **extra: Any) -> Path:

@@ -36,6 +36,12 @@ class StudiesConfig:
     about 2x faster (5 pulses: 32 s against 74 s)."""
     rtol: float = param(0.05, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     """Local error tolerance of the adaptive time stepper (dimensionless)."""
+    max_wall_s: float = param(600.0, lo=0.0, hi=1e6)
+    """Wall-time limit of each study run, s (0: none; the paper scale sets 0). A run that
+    reaches it stops like a failed solve: its row and figure say ``failed: wall-time limit``
+    and give what was computed, so one stiff control stack cannot hold the DAG for an hour
+    (2026-11-29: ``pvp_trapfree`` under ``mechanism_10`` on dolfinx had not finished after
+    18 min alone; every other study run took 30-370 s at load 4-6)."""
     controls: list[str] = param(default_factory=lambda: [
         "nlem", "no_pvp", "no_qd", "no_zno", "no_idtbt", "pvp_trapfree"])
     """Stacks of the mechanism table, derived from ``device.stack`` (see

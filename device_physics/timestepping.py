@@ -50,6 +50,13 @@ class StepOptions:
         newton_target: Newton iterations above which the step is shrunk.
         snapshot_times: Extra times (s) at which profiles are stored.
         max_steps: Hard limit of accepted steps.
+        max_wall_s: Wall-time limit of the run (s; 0: none). Past it the run stops with a
+            :class:`StepFailure` that keeps the trace computed so far.
+        stall_steps: Accepted steps within one segment of the waveform (between two knots)
+            after which the stepper counts the segment as stalled and runs its rest with the
+            solver's density floor on (``DDSolver.ln_floor_stall``; nothing if that is None).
+            A healthy segment takes 20-200 steps; a stalled one thousands of steps of
+            1e-14..1e-9 s (``device_physics.simulate.DENSITY_FLOOR`` says why).
     """
 
     rtol: float = 1e-3
@@ -61,6 +68,8 @@ class StepOptions:
     newton_target: int = 8
     snapshot_times: tuple[float, ...] = ()
     max_steps: int = 10_000_000
+    max_wall_s: float = 0.0
+    stall_steps: int = 1500
 
     def __post_init__(self) -> None:
         if not 0 < self.rtol < 1:
@@ -68,6 +77,10 @@ class StepOptions:
         if not 0 < self.dt_min <= self.dt_first <= self.dt_max:
             raise ValueError(f"need 0 < dt_min ({self.dt_min}) <= dt_first ({self.dt_first}) "
                              f"<= dt_max ({self.dt_max})")
+        if self.stall_steps < 1:
+            raise ValueError(f"stall_steps = {self.stall_steps!r}: must be >= 1")
+        if not self.max_wall_s >= 0:
+            raise ValueError(f"max_wall_s = {self.max_wall_s!r}: must be >= 0 s (0: no limit)")
 
 
 @dataclass
@@ -191,6 +204,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
         except ImportError:  # pragma: no cover
             bar = None
     u_prev2 = s.u2.x.array.copy()
+    seg_steps = 0
     for tk in knots:
         while t < tk * (1 - 1e-13) - 1e-300:
             remaining = tk - t
@@ -208,6 +222,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
                 its = s.transient_step(dt, float(V), float(uv), order,
                                        None if order == 1 else dt_prev)
             except SolverError as err:
+                log.debug("t=%.9g dt=%.3g Newton failed: %s", t_new, dt, err)
                 rejected += 1
                 dt *= 0.25
                 if dt < opts.dt_min:
@@ -255,10 +270,25 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
             dt = dt * fac
             if bar is not None:
                 bar.update(dt_prev)
+            seg_steps += 1
+            if seg_steps == opts.stall_steps and s.ln_floor_stall is not None \
+                    and s.ln_floor < -1e299:
+                s.ln_floor = float(s.ln_floor_stall)
+                s.stats.floor_segments += 1
+                log.info("stalled segment (%d steps, t = %.9g s, dt = %.3g s, next knot %.9g s):"
+                         " density floor on until the knot", seg_steps, t, dt_prev, tk)
             if steps >= opts.max_steps:
                 tr.stats = _stats(s, steps, rejected, newton0, wall0, failed=True)
                 raise StepFailure(f"max_steps = {opts.max_steps} reached at t = {t:.6g} s", tr)
+            if opts.max_wall_s > 0 and time.perf_counter() - wall0 > opts.max_wall_s:
+                tr.stats = _stats(s, steps, rejected, newton0, wall0, failed=True)
+                raise StepFailure(f"wall-time limit max_wall_s = {opts.max_wall_s:g} s reached "
+                                  f"at t = {t:.6g} s of {t_end:g} s (bias V = {V:.6g} V, "
+                                  f"dt = {dt_prev:.3g} s)", tr)
         # at knot tk
+        seg_steps = 0
+        if s.ln_floor_stall is not None and s.ln_floor > -1e299:
+            s.ln_floor = -1e300  # the floor was on for a stalled segment only
         tkr = round(float(tk), 15)
         if tkr in jumps or tkr in snaps or tk == knots[-1]:
             tr.snapshots.append((float(tk), s.profiles()))
@@ -279,5 +309,6 @@ def _stats(s: DDSolver, steps: int, rejected: int, newton0: int, wall0: float,
             "newton_iterations": s.stats.iterations - newton0,
             "newton_failures": s.stats.failures,
             "stagnation_accepts": s.stats.stagnation_accepts,
+            "floor_segments": s.stats.floor_segments,
             "wall_s": time.perf_counter() - wall0,
             "failed": failed}

@@ -61,7 +61,9 @@ def test_calibrated_stack_runs_through_the_first_falling_edge() -> None:
     pr = protocol_from_dict({"name": "edge", "steps": [
         {"kind": "pulses", "amplitude": "5 V", "width": "30 ms", "interval": "2 ms",
          "count": 1}]})
-    sol = FV1D(st, x=x, layer=lay, rtol=0.05, wavelength=pr.wavelength, dt_edge=1e-6)
+    # dt_edge 1e-7: on the session-5 traps (denser, adopted in session 6) fv1d's first step
+    # of 1e-6 s after the falling edge fails even with the robust retry
+    sol = FV1D(st, x=x, layer=lay, rtol=0.05, wavelength=pr.wavelength, dt_edge=1e-7)
     sol.retry_sanitized = True
     sol.robust_retry = True
     with warnings.catch_warnings():

@@ -36,7 +36,7 @@ def test_nlem_stack_si_values() -> None:
     assert s.layers[0].N_A == pytest.approx(1e25)  # 1e19 cm-3 -> m-3
     assert s.layers[1].mu_p == pytest.approx(1e-7)  # 1e-3 cm2/Vs -> m2/Vs
     assert s.layers[3].absorption(365e-9) == pytest.approx(1.5e7)  # 1.5e5 cm-1 -> m-1
-    # two electron-trap populations in the IDTBT/PVP slab (calibrated 2026-11-29, session 4)
+    # two electron-trap populations in the IDTBT/PVP slab (recalibrated 2026-11-29, session 5)
     assert [t.name for t in pvp.traps] == ["pvp_electron_traps", "pvp_fast_electron_traps"]
     assert [t.carrier for t in pvp.traps] == ["electron", "electron"]
     et, ft = pvp.traps
@@ -45,11 +45,12 @@ def test_nlem_stack_si_values() -> None:
         assert t.width == pytest.approx(3e-9)  # one shared slab
         assert sum(t.weights) == pytest.approx(1.0)
         assert t.photoemission == pytest.approx(5e-19)  # 5e-15 cm2 -> m2
-    assert et.volume_density == pytest.approx(6e16 / 3e-9)  # 6e12 cm-2 in 3 nm
-    assert ft.volume_density == pytest.approx(6e15 / 3e-9)  # 6e11 cm-2 in 3 nm
+    assert et.volume_density == pytest.approx(9.6e16 / 3e-9)  # 9.6e12 cm-2 in 3 nm
+    assert ft.volume_density == pytest.approx(7.8e15 / 3e-9)  # 7.8e11 cm-2 in 3 nm
     assert ft.capture == pytest.approx(8e-19)  # 8e-13 cm3/s -> m3/s
     assert ft.capture > 50 * et.capture  # the fast population fills within a few pulses
-    assert et.depths[2] == pytest.approx(0.55) and ft.depths == pytest.approx((0.54,))
+    assert et.depths[2] == pytest.approx(0.57) and ft.depths == pytest.approx((0.54,))
+    assert s.shunt_conductance == pytest.approx(19.1)  # A/(m2 V), fitted to the current gains
     assert pvp.chi + pvp.Eg == pytest.approx(5.5)  # PVP HOMO -5.5 eV kept by the calibration
     assert pvp.absorption(365e-9) == 0.0  # PVP transparent at 365 nm (paper Fig. S1)
     with pytest.raises(ValueError, match="alpha_uv"):
