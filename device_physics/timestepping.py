@@ -54,7 +54,9 @@ class StepOptions:
             :class:`StepFailure` that keeps the trace computed so far.
         stall_steps: Accepted steps within one segment of the waveform (between two knots)
             after which the stepper counts the segment as stalled and runs its rest with the
-            solver's density floor on (``DDSolver.ln_floor_stall``; nothing if that is None).
+            solver's density floor on (``DDSolver.ln_floor_stall``; nothing if that is None),
+            until the next knot or a Newton failure under the floor (then off again, the
+            step retried without it, and the count restarts).
             A healthy segment takes 20-200 steps; a stalled one thousands of steps of
             1e-14..1e-9 s (``device_physics.simulate.DENSITY_FLOOR`` says why).
     """
@@ -224,6 +226,14 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
             except SolverError as err:
                 log.debug("t=%.9g dt=%.3g Newton failed: %s", t_new, dt, err)
                 rejected += 1
+                if s.ln_floor_stall is not None and s.ln_floor > -1e299:
+                    # the floor of a stalled segment blocks this step (the solution holds a
+                    # carrier below it: no_qd, ZnO holes at the floor, t = 0.51 s): off again,
+                    # the same step without it; the segment may stall and floor again later
+                    s.ln_floor = -1e300
+                    seg_steps = 0
+                    log.info("density floor blocked the step at t = %.9g s: off again", t_new)
+                    continue
                 dt *= 0.25
                 if dt < opts.dt_min:
                     tr.stats = _stats(s, steps, rejected, newton0, wall0, failed=True)
