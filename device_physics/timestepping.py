@@ -57,6 +57,8 @@ class StepOptions:
             solver's density floor on (``DDSolver.ln_floor_stall``; nothing if that is None),
             until the next knot or a Newton failure under the floor (then off again, the
             step retried without it, and the count restarts).
+        floor_dt: A step that fails without the floor at a step size below this (s) is retried
+            once with the floor on (until the next knot), before dt is cut further.
             A healthy segment takes 20-200 steps; a stalled one thousands of steps of
             1e-14..1e-9 s (``device_physics.simulate.DENSITY_FLOOR`` says why).
     """
@@ -72,6 +74,7 @@ class StepOptions:
     max_steps: int = 10_000_000
     max_wall_s: float = 0.0
     stall_steps: int = 1500
+    floor_dt: float = 1e-12
 
     def __post_init__(self) -> None:
         if not 0 < self.rtol < 1:
@@ -207,6 +210,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
             bar = None
     u_prev2 = s.u2.x.array.copy()
     seg_steps = 0
+    flipped = False  # the failed step was retried with the density floor flipped
     for tk in knots:
         while t < tk * (1 - 1e-13) - 1e-300:
             remaining = tk - t
@@ -226,14 +230,26 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
             except SolverError as err:
                 log.debug("t=%.9g dt=%.3g Newton failed: %s", t_new, dt, err)
                 rejected += 1
-                if s.ln_floor_stall is not None and s.ln_floor > -1e299:
-                    # the floor of a stalled segment blocks this step (the solution holds a
-                    # carrier below it: no_qd, ZnO holes at the floor, t = 0.51 s): off again,
-                    # the same step without it; the segment may stall and floor again later
-                    s.ln_floor = -1e300
-                    seg_steps = 0
-                    log.info("density floor blocked the step at t = %.9g s: off again", t_new)
+                floor_on = s.ln_floor > -1e299
+                if s.ln_floor_stall is not None and not flipped and \
+                        (floor_on or dt < opts.floor_dt):
+                    # the same step once more with the density floor in the other state:
+                    # off, when the floor blocks the step (the solution holds a carrier below
+                    # it: no_qd, ZnO holes at the floor, t = 0.51 s; the segment may stall and
+                    # floor again later); on, when the step keeps failing without it (PEDOT
+                    # electrons at ln(c/N0) = -55 swinging by an amount proportional to dt:
+                    # sweep point trap x0.3, t = 0.27 s)
+                    flipped = True
+                    if floor_on:
+                        s.ln_floor = -1e300
+                        seg_steps = 0
+                    else:
+                        s.ln_floor = float(s.ln_floor_stall)
+                        s.stats.floor_segments += 1
+                    log.info("step failed at t = %.9g s, dt = %.3g s: density floor %s",
+                             t_new, dt, "off" if floor_on else "on until the knot")
                     continue
+                flipped = False
                 dt *= 0.25
                 if dt < opts.dt_min:
                     tr.stats = _stats(s, steps, rejected, newton0, wall0, failed=True)
@@ -263,6 +279,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
                 continue
             # accept
             steps += 1
+            flipped = False
             weights = (float(s.a0.value), float(s.a1.value), float(s.a2.value))
             record(s, tr, t_new, float(uv), D_hist, weights)
             u_prev2 = s.u1.x.array.copy()
