@@ -83,9 +83,10 @@ class StudiesConfig:
     """Layer whose trap densities the trap sweep scales (layer name in the stack)."""
     figure_protocols: list[str] = param(default_factory=lambda: [
         "iv_3scans", "pulses_10", "pulses_50", "ppf_10ms", "ppf_30ms", "ppf_100ms",
-        "ppf_300ms", "ppf_1s", "decay", "uv_reset"])
+        "ppf_300ms", "ppf_1s", "decay", "uv_reset", "iv_15scans"])
     """Protocols run with the studies solver on the configured stack for the physics figures
-    (Fig. 2a, c, d, f, g, S15, S16; Fig. 2h uses the mechanism run of the full stack); a panel
+    (Fig. 2a, c, d, f, g, S15, S16; Fig. 2h uses the mechanism run of the full stack) and the
+    rows D1, D8, D10-D13 (``iv_15scans``: the 15 cyclic scans of D13, Fig. 2b); a panel
     whose protocol is missing is drawn as a placeholder saying so."""
 
 

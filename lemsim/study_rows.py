@@ -1,7 +1,8 @@
-"""Rows D1, D8-D12 and D14 of ``paper_vs_sim.csv`` measured on the device-physics studies.
+"""Rows D1 and D8-D14 of ``paper_vs_sim.csv`` measured on the device-physics studies.
 
 The study rules (``workflow/rules/studies.smk``) run the drift-diffusion physics on the paper's
-protocols: three I-V scans (D1), paired pulses at several intervals (D8), 50 pulses then a dark
+protocols: three I-V scans (D1), fifteen (D13: conductance levels at the turning voltage that
+differ by more than the read noise), paired pulses at several intervals (D8), 50 pulses then a dark
 rest (D10) or UV (D11), and the control stacks under UV read pulses (D9, D14) with the field
 profiles of Fig. 3. This module turns those outputs into table rows. It joins two stages (the
 studies' trace metrics and the compact model's metric functions) and so lives in the
@@ -105,8 +106,9 @@ def _by_name(paths: Sequence[str | Path]) -> dict[str, Path]:
 
 def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | None = None,
                profiles_json: str | Path | None = None, nlem_path: str | Path | None = None,
-               solver: str = "drift-diffusion") -> list[dict[str, Any]]:
-    """Rows D1, D8-D12, D14 from the study outputs that exist among the inputs.
+               solver: str = "drift-diffusion", read_noise: float = 0.005
+               ) -> list[dict[str, Any]]:
+    """Rows D1, D8-D14 from the study outputs that exist among the inputs.
 
     Args:
         trace_paths: Study traces ``<protocol>.h5`` (``iv_3scans*``, ``ppf_*``, ``decay*``,
@@ -115,7 +117,13 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
         profiles_json: The profile study summary (interface fields in the dark / under UV): D14.
         nlem_path: The compact model JSON, whose value of each row goes into the definition.
         solver: Solver and mesh description for ``source_stage``.
+        read_noise: Relative read-noise standard deviation of a conductance level (D13; the
+            default 0.005 is the compact section's ``read_noise``): two consecutive scans'
+            conductances at the turning voltage count as distinct levels when they differ by
+            more than this times the conductance.
     """
+    if not (math.isfinite(read_noise) and 0 <= read_noise < 1):
+        raise ValueError(f"read_noise = {read_noise!r}: must be in [0, 1)")
     from compact_model.metrics import fit_ppf
     from device_physics.studies import trace_metrics
 
@@ -132,7 +140,7 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
     def st(status: str, name: str) -> str:
         return "" if status == "complete" else f" [run {name} {status[:160]}]"
 
-    iv = sorted(n for n in traces if n.startswith("iv_"))
+    iv = [n for n in traces if n.startswith("iv_")]  # input order: D1 from the first
     if iv:
         arrays, _, status = _trace(traces[iv[0]])
         j = arrays.get("J_conduction", arrays["J"])
@@ -157,6 +165,31 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
                               + " photons/(s m2); loop area sign "
                               + ", ".join("-" if s["loop_area"] < 0 else "+" for s in scans)
                               + " (- = counter-clockwise)" + st(status, iv[0])})
+
+    # D13: the I-V trace with the most scans (iv_15scans), if it has more than 3
+    best: tuple[int, str, list[dict[str, float]], str] | None = None
+    for name in iv:
+        arrays, _, status = _trace(traces[name])
+        try:
+            sc = iv_scan_metrics(arrays["t"], arrays["V"],
+                                 arrays.get("J_conduction", arrays["J"]), arrays["L"])
+        except ValueError:
+            continue
+        if best is None or len(sc) > best[0]:
+            best = (len(sc), name, sc, status)
+    if best is not None and best[0] > 3:
+        from compact_model.metrics import distinguishable_levels
+
+        n, name, sc, status = best
+        g = np.array([s["I_top"] / s["V_top"] for s in sc])
+        lv = distinguishable_levels(g, read_noise * g)
+        rows.append({
+            "id": "D13", "simulated": int(lv), "unit": "levels", "source_stage": stage,
+            "definition": f"{name} physics trace, {n} triangular 0 -> {_fmt(sc[0]['V_top'], 3)}"
+                          f" -> 0 V scans in the dark: conductance levels at the turning voltage "
+                          f"separated by more than a read noise of {100 * read_noise:g} %; "
+                          "G per scan " + ", ".join(f"{x:.5g}" for x in g) + " S/m2"
+                          + cval("D13_levels") + st(status, name)})
 
     ppf = [traces[n] for n in sorted(traces) if n.startswith("ppf_")]
     if ppf:

@@ -134,3 +134,36 @@ def test_rows_say_when_a_time_is_not_reached(tmp_path):
     assert "[run decay failed: t=3 s]" in rows["D10"]["definition"]
     assert rows["D12"]["simulated"] == ""
     assert "only in the full stack: no (negative in: nlem, no_qd)" in rows["D14"]["simulated"]
+
+
+def test_d13_counts_levels_of_the_longest_iv_trace(tmp_path):
+    from device_physics.protocols import protocol_from_dict
+
+    def iv_trace(name: str, cycles: int, growth) -> Path:
+        pr = protocol_from_dict({"name": name, "steps": [
+            {"kind": "sweep", "v_start": "0 V", "v_peak": "6 V", "v_end": "0 V",
+             "rate": "1 V/s", "cycles": cycles}]})
+        t = np.linspace(0.0, pr.duration, 400 * cycles + 1)
+        v, _ = pr.waveform(t)
+        g = growth(t / 12.0)  # conductance after t/12 scans
+        return _write(tmp_path / f"{name}.h5", pr, t, g * v, np.zeros_like(t))
+
+    # 3 scans and 15 scans; the conductance saturates after scan 4: 1, 1.1, 1.2, 1.3 then flat
+    sat = lambda s: 1.0 + 0.1 * np.minimum(s, 3.0)  # noqa: E731
+    paths = [iv_trace("iv_3scans", 3, sat), iv_trace("iv_15scans", 15, sat)]
+    rows = {r["id"]: r for r in study_rows(paths, solver="test", read_noise=0.005)}
+    # D1 from the first (3-scan) trace
+    assert "over 3 scans" in rows["D1"]["simulated"]
+    # D13: levels at the turning voltage of scans 1..15 are 1.05, 1.15, 1.25, 1.3 x 12:
+    # four distinct at 0.5 % read noise
+    assert rows["D13"]["simulated"] == 4
+    assert "iv_15scans" in rows["D13"]["definition"]
+    # a steadily growing device: all 15 distinct; with 20 % noise they merge into fewer
+    paths = [iv_trace("iv_15scans", 15, lambda s: 1.0 + 0.1 * s)]
+    assert {r["id"]: r for r in study_rows(paths)}["D13"]["simulated"] == 15
+    assert {r["id"]: r for r in study_rows(paths, read_noise=0.2)}["D13"]["simulated"] < 8
+    # only 3 scans: no D13 row (it comes from the compact model)
+    rows = {r["id"] for r in study_rows([tmp_path / "iv_3scans.h5"])}
+    assert "D13" not in rows
+    with pytest.raises(ValueError, match="read_noise"):
+        study_rows(paths, read_noise=-1.0)
