@@ -55,3 +55,11 @@ def test_edge_transients_are_left_out() -> None:
 
 def test_no_pulse_traces_give_no_rows(traces: tuple[list[Path], Path]) -> None:
     assert device_rows([], traces[1]) == []
+
+
+def test_d4_says_why_when_light_and_current_nl_coincide():
+    from lemsim.device_rows import _same_nl
+
+    assert "equals that of the current (difference +0.0002" in _same_nl(
+        {"nl_light": 0.1682, "nl_current": 0.1680})
+    assert _same_nl({"nl_light": 0.27, "nl_current": 0.20}) == ""  # a real difference: no text

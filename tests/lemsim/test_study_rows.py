@@ -107,8 +107,9 @@ def test_rows_from_synthetic_traces(tmp_path):
     assert "falls with the interval" in rows["D8"]["definition"]
     # D10: 63.06 % of an exponential with tau 50 s is lost at 50 ln(1/0.3694) = 49.8 s
     assert rows["D10"]["simulated"] == pytest.approx(50 * math.log(1 / 0.3694), rel=0.02)
-    # D11: 99 % erased at 0.5 ln(100) = 2.30 s
+    # D11: 99 % erased at 0.5 ln(100) = 2.30 s (near the paper's 2.52 s: no "far faster" text)
     assert rows["D11"]["simulated"] == pytest.approx(0.5 * math.log(100), rel=0.02)
+    assert "far faster" not in rows["D11"]["definition"]
     assert rows["D12"]["simulated"] == pytest.approx(
         100 * rows["D11"]["simulated"] / rows["D10"]["simulated"], rel=1e-9)
     assert rows["D9"]["simulated"].startswith("dI -7.00 %")
@@ -158,6 +159,7 @@ def test_d13_counts_levels_of_the_longest_iv_trace(tmp_path):
     # four distinct at 0.5 % read noise
     assert rows["D13"]["simulated"] == 4
     assert "iv_15scans" in rows["D13"]["definition"]
+    assert "from scan 4 on the conductance stays within the read noise" in rows["D13"]["definition"]
     # a steadily growing device: all 15 distinct; with 20 % noise they merge into fewer
     paths = [iv_trace("iv_15scans", 15, lambda s: 1.0 + 0.1 * s)]
     assert {r["id"]: r for r in study_rows(paths)}["D13"]["simulated"] == 15
