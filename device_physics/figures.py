@@ -361,24 +361,37 @@ def paper_panels(traces: Mapping[str, str | Path], outs: Mapping[str, str | Path
 
 def mechanism_bars(rows: Sequence[Mapping[str, Any]], path: str | Path,
                    verdict: str = "") -> Path:
-    """Fig. S8 analogue: relative change of the read current and light under UV per stack."""
+    """Fig. S8 analogue: change of the read current (a) and light (b) under UV per stack, in
+    absolute units (a control without emitter or conduction has a dark value near zero, so a
+    relative change says nothing there); the relative change is written on each bar."""
     names = [str(r["stack"]) for r in rows]
     x = np.arange(len(names))
-    di = np.array([float(r["dI_uv"]) for r in rows]) * 100
-    dl = np.array([float(r["dL_uv"]) for r in rows]) * 100
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(names) + 2), 3.8))
-    ax.bar(x - 0.2, np.nan_to_num(di), 0.4, color="tab:blue", label="ΔI under UV")
-    ax.bar(x + 0.2, np.nan_to_num(dl), 0.4, color="tab:red", label="ΔL under UV")
-    for xi, (a, b) in enumerate(zip(di, dl, strict=True)):
-        for dx, v in ((-0.2, a), (0.2, b)):
-            ax.text(xi + dx, 0, "n/a" if not np.isfinite(v) else f"{v:+.2g}", ha="center",
-                    va="bottom", fontsize=6, rotation=90)
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("change vs last dark read (%)")
-    ax.set_yscale("symlog", linthresh=1.0)
-    ax.legend(fontsize=7)
-    ax.set_title(verdict, fontsize=7, wrap=True)
+
+    def col(key: str) -> np.ndarray:
+        return np.array([float(r.get(key, float("nan"))) for r in rows])
+
+    di, dl = col("dI_uv_A_m2"), col("dL_uv_ph_s_m2")
+    ri, rl = col("dI_uv") * 100, col("dL_uv") * 100
+    fig, axs = plt.subplots(1, 2, figsize=(max(7.0, 1.3 * len(names) + 3), 3.8))
+    for ax, d, rel, color, lab, unit, lin in (
+            (axs[0], di, ri, "tab:blue", "(a) read current", "ΔI under UV (A/m²)", 1.0),
+            (axs[1], dl, rl, "tab:red", "(b) read light", "ΔL under UV (photons/(s m²))",
+             1e17)):
+        ax.bar(x, np.nan_to_num(d), 0.6, color=color)
+        for xi, (v, r) in enumerate(zip(d, rel, strict=True)):
+            txt = "n/a" if not np.isfinite(v) else (f"{r:+.3g} %" if abs(r) < 1e4 else "dark ≈ 0")
+            ax.text(xi, 0, txt, ha="center", va="bottom" if (v >= 0 or not np.isfinite(v))
+                    else "top", fontsize=6, rotation=90)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set_yscale("symlog", linthresh=lin)
+        fin = d[np.isfinite(d)]
+        if fin.size:
+            lo, hi = float(fin.min()), float(fin.max())
+            ax.set_ylim(3 * lo if lo < -lin else -lin, 3 * hi if hi > lin else lin)
+        ax.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
+        ax.set_ylabel(unit)
+        ax.set_title(lab, fontsize=8)
+    fig.suptitle(verdict, fontsize=7, wrap=True)
     fig.tight_layout()
     return _save(fig, path)
 
