@@ -199,21 +199,16 @@ def _run_point_dolfinx(stack: Any, full: Any, cfg: Mapping[str, Any], out_h5: st
 
     solver, ad = build_solver(stack, full.wavelength, int(cfg["nodes_per_layer"]))
     status = "complete"
-    tr = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             # the stepper's own limit keeps the partial trace (a SIGALRM would lose it)
             tr = run_protocol(solver, full, step_options(full, float(cfg["rtol"]),
                                                          float(cfg.get("max_wall_s", 0))))
-    except (StepFailure, PhysicsTimeout) as err:
-        tr = getattr(err, "trace", None)
+    except StepFailure as err:
+        tr = err.trace
         status = f"failed: physics: {err}"
         log.error("%s", status)
-    if tr is None:  # a timeout outside the stepper keeps no trace: an empty one
-        from device_physics.timestepping import Trace
-
-        tr = Trace()
     write_device_h5(out_h5, trace=tr, **contract_kwargs(solver, ad, stack, full, config))
     return tr.arrays(), status
 

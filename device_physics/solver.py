@@ -456,11 +456,10 @@ class DDSolver:
             inv = np.empty_like(self.order)
             inv[self.order] = np.arange(len(self.order))
             k = int(inv[dof])
-            cell = min(max(k - 1, 0), len(self.layer) - 1)
-            lay = self.dev.layers[int(self.layer[cell])].name
             name = ["psi", "phi_n", "phi_p"][comp] if comp < 3 else f"trap {comp - 3}"
             extra = f", ln(c/N0) = {ln_c[comp][dof]:.1f}" if comp in ln_c else ""
-            return f" in {name} at node {k} ({self.x[k] * 1e9:.3f} nm, {lay!r}{extra})"
+            return (f" in {name} at node {k} ({self.x[k] * 1e9:.3f} nm, "
+                    f"{self._node_layer(k)!r}{extra})")
         except Exception:  # noqa: BLE001
             return ""
 
@@ -560,11 +559,15 @@ class DDSolver:
             k, comp = np.unravel_index(int(np.nanargmax(np.nan_to_num(r, nan=np.inf))), r.shape)
         except Exception:  # noqa: BLE001
             return "unknown location"
-        cell = min(max(int(k) - 1, 0), len(self.layer) - 1)
         names = ["Poisson", "electron continuity", "hole continuity"]
         eq = names[comp] if comp < 3 else f"trap {comp - 3}"
-        lay = self.dev.layers[int(self.layer[cell])].name
-        return f"x = {self.x[k] * 1e9:.3f} nm (node {k}, layer {lay!r}, {eq} equation)"
+        return (f"x = {self.x[k] * 1e9:.3f} nm (node {k}, layer {self._node_layer(int(k))!r}, "
+                f"{eq} equation)")
+
+    def _node_layer(self, k: int) -> str:
+        """Name of the layer of node ``k`` (that of the cell to its left; node 0: the first)."""
+        cell = min(max(k - 1, 0), len(self.layer) - 1)
+        return self.dev.layers[int(self.layer[cell])].name
 
     # ------------------------------------------------------------------ solves
     def newton(self) -> int:

@@ -56,11 +56,11 @@ class StepOptions:
             after which the stepper counts the segment as stalled and runs its rest with the
             solver's density floor on (``DDSolver.ln_floor_stall``; nothing if that is None),
             until the next knot or a Newton failure under the floor (then off again, the
-            step retried without it, and the count restarts).
+            step retried without it, and the count restarts). A healthy segment takes 20-200
+            steps; a stalled one thousands of steps of 1e-14..1e-9 s
+            (``device_physics.simulate.DENSITY_FLOOR`` says why).
         floor_dt: A step that fails without the floor at a step size below this (s) is retried
             once with the floor on (until the next knot), before dt is cut further.
-            A healthy segment takes 20-200 steps; a stalled one thousands of steps of
-            1e-14..1e-9 s (``device_physics.simulate.DENSITY_FLOOR`` says why).
     """
 
     rtol: float = 1e-3
