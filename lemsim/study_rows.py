@@ -154,16 +154,25 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
     def st(status: str, name: str) -> str:
         return "" if status == "complete" else f" [run {name} {status[:160]}]"
 
-    iv = [n for n in traces if n.startswith("iv_")]  # input order: D1 from the first
-    if iv:
-        arrays, _, status = _trace(traces[iv[0]])
-        j = arrays.get("J_conduction", arrays["J"])
+    # every I-V trace read and split into scans once: (scans or the error, status), in input
+    # order; D1 from the first, D13 from the one with the most scans
+    iv: dict[str, tuple[list[dict[str, float]] | ValueError, str]] = {}
+    for name in (n for n in traces if n.startswith("iv_")):
+        arrays, _, status = _trace(traces[name])
         try:
-            scans = iv_scan_metrics(arrays["t"], arrays["V"], j, arrays["L"])[:3]
+            iv[name] = (iv_scan_metrics(arrays["t"], arrays["V"],
+                                        arrays.get("J_conduction", arrays["J"]), arrays["L"]),
+                        status)
         except ValueError as err:
+            iv[name] = (err, status)
+    if iv:
+        first = next(iter(iv))
+        res, status = iv[first]
+        if isinstance(res, ValueError):
             rows.append({"id": "D1", "simulated": "", "source_stage": stage,
-                         "definition": f"{iv[0]}: {err}" + st(status, iv[0])})
+                         "definition": f"{first}: {res}" + st(status, first)})
         else:
+            scans = res[:3]
             ccw = all(s["loop_area"] < 0 for s in scans)
             grows = all(b["I_top"] > a["I_top"] and b["L_top"] > a["L_top"]
                         for a, b in zip(scans, scans[1:], strict=False))
@@ -171,26 +180,20 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
                 "id": "D1", "source_stage": stage,
                 "simulated": f"{'counter-clockwise' if ccw else 'not counter-clockwise'}; "
                              f"{'grows' if grows else 'does not grow'} over {len(scans)} scans",
-                "definition": f"{iv[0]} physics trace, triangular 0 -> "
+                "definition": f"{first} physics trace, triangular 0 -> "
                               f"{_fmt(scans[0]['V_top'], 3)} -> 0 V sweeps in the dark; J at the "
                               "top per scan " + ", ".join(f"{s['I_top']:.4g}" for s in scans)
                               + " A/m2; L at the top " + ", ".join(f"{s['L_top']:.4g}"
                                                                  for s in scans)
                               + " photons/(s m2); loop area sign "
                               + ", ".join("-" if s["loop_area"] < 0 else "+" for s in scans)
-                              + " (- = counter-clockwise)" + st(status, iv[0])})
+                              + " (- = counter-clockwise)" + st(status, first)})
 
     # D13: the I-V trace with the most scans (iv_15scans), if it has more than 3
     best: tuple[int, str, list[dict[str, float]], str] | None = None
-    for name in iv:
-        arrays, _, status = _trace(traces[name])
-        try:
-            sc = iv_scan_metrics(arrays["t"], arrays["V"],
-                                 arrays.get("J_conduction", arrays["J"]), arrays["L"])
-        except ValueError:
-            continue
-        if best is None or len(sc) > best[0]:
-            best = (len(sc), name, sc, status)
+    for name, (res, status) in iv.items():
+        if not isinstance(res, ValueError) and (best is None or len(res) > best[0]):
+            best = (len(res), name, res, status)
     if best is not None and best[0] > 3:
         from compact_model.metrics import distinguishable_levels
 
