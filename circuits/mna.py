@@ -4,10 +4,16 @@ Unknowns are the non-ground node voltages followed by one branch current per vol
 (and per TIA). The linear part is one sparse matrix ``G`` and a source map ``S`` (right-hand
 side ``b = S @ s`` for a vector ``s`` of source values, so many input vectors share one
 factorisation: :meth:`Circuit.solve_linear_batch`). Junction elements (diodes, photodiode
-junctions, N-LEM cells) enter through an incidence matrix ``A``: residual
-``F(x) = G x + A i(Aᵀx) − b`` and Jacobian ``G + A diag(g) Aᵀ``. Newton steps are damped by
-capping the junction-voltage change; when plain Newton fails, GMIN stepping (a conductance
-from every node to ground, lowered by decades to zero) continues from the easy problem.
+junctions, N-LEM cells, ``pwl`` behavioural currents) enter through an incidence matrix
+``A``: residual ``F(x) = G x + A i(Aᵀx) − b`` and Jacobian ``G + A diag(g) Aᵀ``. Newton steps
+are damped by capping the junction-voltage change; when plain Newton fails, GMIN stepping (a
+conductance from every node to ground, lowered by decades to zero) continues from the easy
+problem.
+
+Transients integrate ``C x' + G x + A i(Aᵀx) = b(t)`` on a given time grid with backward Euler
+or the trapezoidal rule; like ngspice, the trapezoidal rule takes a backward-Euler step first
+and after every source breakpoint (ngspice ``.options method=trap``; with ``maxord=1`` ngspice
+integrates with backward Euler throughout).
 """
 
 from __future__ import annotations
@@ -31,11 +37,14 @@ from circuits.netlist import (
     Element,
     ISource,
     Netlist,
+    NetlistError,
     Photodiode,
+    PwlCurrent,
     Resistor,
     VSource,
     canon,
 )
+from circuits.waveforms import Waveform
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,29 @@ def diode_iv(
     return i + gmin * vd, g + gmin
 
 
+def pwl_iv(vd: np.ndarray, vt: np.ndarray, it: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ngspice ``pwl()``: linear between points, end segments continued (rows: tables).
+
+    Args:
+        vd: Junction voltages, shape (n,), in V.
+        vt: Table voltages, shape (n, points), increasing along each row.
+        it: Table currents, shape (n, points), in A.
+
+    Returns:
+        (current in A, dI/dV in S).
+    """
+    npts = vt.shape[1]
+    k = np.empty(len(vd), dtype=int)
+    for r in range(len(vd)):
+        k[r] = np.searchsorted(vt[r], vd[r], side="right") - 1
+    k = np.clip(k, 0, npts - 2)
+    rows = np.arange(len(vd))
+    x0, x1 = vt[rows, k], vt[rows, k + 1]
+    y0, y1 = it[rows, k], it[rows, k + 1]
+    g = (y1 - y0) / (x1 - x0)
+    return y0 + g * (vd - x0), g
+
+
 @dataclass
 class JunctionGroup:
     """Two-terminal nonlinear elements of one kind, evaluated together."""
@@ -86,6 +118,8 @@ class JunctionGroup:
         p = self.params
         if self.kind == "diode":
             return diode_iv(vd, p["is"], p["vte"], p["gmin"], p["rev"])
+        if self.kind == "pwl":
+            return pwl_iv(vd, p["vt"], p["it"])
         w = p["w"]
         i = np.asarray(self.model.current(vd, w), dtype=float)
         if hasattr(self.model, "conductance_dv"):
@@ -160,6 +194,7 @@ class Circuit:
     S: sp.csr_matrix
     source_names: list[str]
     source_values: np.ndarray
+    source_waveforms: list[tuple[Waveform, float] | None]
     A: sp.csr_matrix
     groups: list[JunctionGroup]
     junction_names: list[str]
@@ -189,6 +224,26 @@ class Circuit:
         for k, val in (values or {}).items():
             s[self.source_names.index(k.lower())] = val
         return self.S @ s
+
+    def values_at(self, t: float, tstep: float, tstop: float) -> np.ndarray:
+        """Source values at time ``t``: waveforms where given, else the DC values.
+
+        Args:
+            t: Time, in s.
+            tstep: ``.tran`` step (ngspice's default for omitted waveform timings), in s.
+            tstop: ``.tran`` stop time, in s.
+        """
+        s = self.source_values.copy()
+        for k, wf in enumerate(self.source_waveforms):
+            if wf is not None:
+                s[k] = wf[0].value(t, tstep, tstop) * wf[1]
+        return s
+
+    def breakpoints(self, tstep: float, tstop: float) -> list[float]:
+        """Sorted corner times of every source waveform in [0, tstop], in s."""
+        out = {t for wf in self.source_waveforms if wf is not None
+               for t in wf[0].breakpoints(tstep, tstop)}
+        return sorted(out)
 
     def source_matrix(self, values: Mapping[str, np.ndarray], batch: int) -> np.ndarray:
         """Source-value matrix (n_sources × batch): defaults, overridden by ``values``."""
@@ -221,13 +276,13 @@ class Circuit:
         if self.groups:
             raise ValueError("solve_linear_batch: circuit has nonlinear elements; use solve_op")
         if self._lu is None:
-            self._lu = spla.splu(self.G.tocsc())
+            self._lu = _factor(self.G)
         b = self.S @ s
         return self._lu.solve(np.asarray(b, dtype=float))
 
     # ------------------------------------------------------------------ Newton
     def _newton(self, b: np.ndarray, x: np.ndarray, gmin: float, cdt: sp.csr_matrix | None,
-                xprev: np.ndarray | None, max_iter: int, vstep: float, reltol: float,
+                max_iter: int, vstep: float, reltol: float,
                 vntol: float) -> tuple[np.ndarray, int, bool]:
         n = self.size
         diag = np.zeros(n)
@@ -241,8 +296,6 @@ class Circuit:
             vd = AT @ x
             i, g = self.junction_eval(vd)
             F = base @ x + self.A @ i - b
-            if cdt is not None:
-                F -= cdt @ xprev
             J = (base + self.A @ sp.diags(g) @ AT).tocsc()
             try:
                 dx = spla.spsolve(J, -F)
@@ -306,22 +359,22 @@ class Circuit:
         x = np.zeros(self.size) if x0 is None else np.asarray(x0, float).copy()
         if not self.groups:
             if self._lu is None:
-                self._lu = spla.splu(self.G.tocsc())
+                self._lu = _factor(self.G)
             return OpResult(self, self._lu.solve(b), 1)
-        xs, its, ok = self._newton(b, x, 0.0, None, None, max_iter, vstep, reltol, vntol)
+        xs, its, ok = self._newton(b, x, 0.0, None, max_iter, vstep, reltol, vntol)
         if ok:
             return OpResult(self, xs, its)
         log.info("Newton failed after %d iterations; GMIN stepping", its)
         total, steps = its, 0
         gm = gmin_start
         while gm >= 1e-13:
-            x, k, ok = self._newton(b, x, gm, None, None, gmin_max_iter, vstep, 1e-9, 1e-12)
+            x, k, ok = self._newton(b, x, gm, None, gmin_max_iter, vstep, 1e-9, 1e-12)
             total += k
             steps += 1
             if not ok:
                 raise ConvergenceError(f"GMIN stepping failed at gmin = {gm:g} S")
             gm /= 10.0
-        xs, k, ok = self._newton(b, x, 0.0, None, None, gmin_max_iter, vstep, reltol, vntol)
+        xs, k, ok = self._newton(b, x, 0.0, None, gmin_max_iter, vstep, reltol, vntol)
         if not ok:
             raise ConvergenceError("Newton failed after GMIN stepping")
         return OpResult(self, xs, total + k, steps)
@@ -332,39 +385,78 @@ class Circuit:
         dt: float,
         sources: Callable[[float], Mapping[str, float]] | None = None,
         uic: bool = True,
+        method: str = "be",
+        times: np.ndarray | None = None,
+        tstep: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Backward-Euler transient from zero state (``uic``) or from the DC point.
+        """Transient from zero state (``uic``) or from the operating point at t = 0.
 
         Args:
             t_stop: End time, in s.
-            dt: Fixed step, in s.
-            sources: Source values as a function of time (defaults: the netlist values).
+            dt: Largest step, in s: the grid is ``k·dt`` plus every waveform breakpoint.
+            sources: Source values as a function of time overriding the netlist's (DC values
+                and waveforms) for the sources it names.
             uic: Start from all-zero unknowns instead of the operating point.
+            method: ``"be"`` (backward Euler) or ``"trap"`` (trapezoidal; backward Euler on
+                the first step and on the step after each breakpoint, as ngspice).
+            times: Explicit time grid (increasing, from 0) replacing the ``dt`` grid, e.g.
+                the time points ngspice accepted.
+            tstep: ``.tran`` step used for ngspice's default waveform timings (``dt`` if
+                None), in s.
 
         Returns:
-            (times, unknowns of shape (steps + 1, size)).
+            (times, unknowns of shape (len(times), size)).
+
+        Raises:
+            ValueError: a non-positive or non-finite ``t_stop``/``dt``, an unknown method or a
+                grid that does not increase from 0.
+            ConvergenceError: Newton fails at a time point.
         """
-        if not (t_stop > 0 and dt > 0):
-            raise ValueError(f"t_stop = {t_stop!r}, dt = {dt!r}: both must be > 0")
-        nsteps = int(np.ceil(t_stop / dt - 1e-9))
-        x = np.zeros(self.size) if uic else self.solve_op(sources(0.0) if sources else None).x
-        cdt = (self.C / dt).tocsr()
-        lin = spla.splu((self.G + cdt).tocsc()) if not self.groups else None
+        if not (np.isfinite(t_stop) and np.isfinite(dt) and t_stop > 0 and dt > 0):
+            raise ValueError(f"t_stop = {t_stop!r}, dt = {dt!r}: both must be finite and > 0")
+        if method not in ("be", "trap"):
+            raise ValueError(f"method = {method!r}: allowed 'be', 'trap'")
+        ts = float(dt if tstep is None else tstep)
+        bps = self.breakpoints(ts, t_stop)
+        grid = time_grid(t_stop, dt, bps) if times is None else np.asarray(times, float)
+        if grid[0] != 0.0 or np.any(np.diff(grid) <= 0) or not np.all(np.isfinite(grid)):
+            raise ValueError("times must start at 0 and increase")
+
+        def src(t: float) -> np.ndarray:
+            s = self.values_at(t, ts, t_stop)
+            for k, val in (sources(t) if sources else {}).items():
+                s[self.source_names.index(k.lower())] = val
+            return s
+
+        x = np.zeros(self.size) if uic else self.solve_op(
+            dict(zip(self.source_names, src(0.0), strict=True))).x
+        bp_set = np.array(bps)
         out = [x]
-        times = [0.0]
-        for k in range(1, nsteps + 1):
-            t = k * dt
-            b = self.rhs(sources(t) if sources else None)
-            if lin is not None:  # linear circuit: one factorisation for every step
-                x = lin.solve(b + cdt @ x)
+        z = np.zeros(self.size)  # C·dx/dt at the last accepted point
+        lus: dict[float, Any] = {}
+        first = True
+        for k in range(1, len(grid)):
+            t, h = float(grid[k]), float(grid[k] - grid[k - 1])
+            after_bp = bool(bp_set.size and np.any(np.abs(bp_set - grid[k - 1])
+                                                   <= 1e-9 * max(h, 1e-300)))
+            order1 = method == "be" or first or after_bp
+            alpha = 1.0 / h if order1 else 2.0 / h
+            cdt = (self.C * alpha).tocsr()
+            b = self.S @ src(t) + cdt @ x + (0.0 if order1 else z)
+            if not self.groups:  # linear circuit: one factorisation per distinct step
+                if alpha not in lus:
+                    lus[alpha] = _factor(self.G + cdt)
+                xn = lus[alpha].solve(b)
                 ok = True
             else:
-                x, _, ok = self._newton(b, x, 0.0, cdt, x, 100, 0.5, 1e-12, 1e-15)
+                xn, _, ok = self._newton(b, x, 0.0, cdt, 100, 0.5, 1e-12, 1e-15)
             if not ok:
                 raise ConvergenceError(f"transient Newton failed at t = {t:g} s")
+            z = cdt @ (xn - x) - (0.0 if order1 else z)
+            x = xn
+            first = False
             out.append(x)
-            times.append(t)
-        return np.array(times), np.array(out)
+        return grid, np.array(out)
 
     # ------------------------------------------------------------------ post-processing
     def element_currents(self, x: np.ndarray) -> dict[str, float]:
@@ -387,8 +479,8 @@ class Circuit:
             elif isinstance(el, VSource | TIA):
                 out[el.name] = float(x[self.branch_index[key]])
             elif isinstance(el, ISource):
-                out[el.name] = el.i
-            elif isinstance(el, Diode | NLEM):
+                out[el.name] = el.i * el.m
+            elif isinstance(el, Diode | NLEM | PwlCurrent):
                 out[el.name] = float(jmap[key])
             elif isinstance(el, Photodiode):
                 if el.rs > 0:
@@ -400,12 +492,41 @@ class Circuit:
         return out
 
 
+def time_grid(t_stop: float, dt: float, breakpoints: list[float]) -> np.ndarray:
+    """Fixed-step grid ``0, dt, 2dt, ..., t_stop`` with ``breakpoints`` inserted, in s.
+
+    A breakpoint within 1e-9·dt of a grid point replaces it (no sliver steps).
+    """
+    n = int(np.ceil(t_stop / dt - 1e-9))
+    pts = [min(k * dt, t_stop) for k in range(n + 1)]
+    for bp in breakpoints:
+        if 0.0 < bp < t_stop:
+            pts.append(bp)
+    pts.sort()
+    grid = [pts[0]]
+    for p in pts[1:]:
+        if p - grid[-1] > 1e-9 * dt:
+            grid.append(p)
+        elif p in breakpoints:
+            grid[-1] = p
+    grid[-1] = t_stop
+    return np.array(grid)
+
+
+def _factor(m: sp.spmatrix) -> Any:
+    """Sparse LU of ``m``; a singular matrix is a :class:`NetlistError`."""
+    try:
+        return spla.splu(sp.csc_matrix(m))
+    except RuntimeError as err:
+        raise NetlistError(f"the circuit matrix is singular ({err})") from None
+
+
 def _expand(el: Element) -> list[Element]:
     """Primitive elements of a composite one (internal node ``<name>#int``)."""
     if isinstance(el, Diode) and el.model is not None and el.model.rs > 0:
         mid = el.name.lower() + "#int"
-        return [Resistor(el.name + "#rs", el.a, mid, el.model.rs),
-                Diode(el.name, mid, el.k, el.model)]
+        return [Resistor(el.name + "#rs", el.a, mid, el.model.rs / el.m),
+                Diode(el.name, mid, el.k, el.model, m=el.m)]
     if isinstance(el, Photodiode):
         mid = el.name.lower() + "#int" if el.rs > 0 else el.a
         out: list[Element] = []
@@ -446,6 +567,7 @@ def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
     sr, sc, sv = [], [], []
     src_names: list[str] = []
     src_vals: list[float] = []
+    src_wfs: list[tuple[Waveform, float] | None] = []
 
     def stamp2(rows, cols, vals, a, b, val):  # noqa: ANN001, ANN202
         for (i, j, s) in ((a, a, 1), (b, b, 1), (a, b, -1), (b, a, -1)):
@@ -454,7 +576,8 @@ def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
                 cols.append(j)
                 vals.append(s * val)
 
-    diodes: list[tuple[str, int, int, DiodeModel]] = []
+    diodes: list[tuple[str, int, int, DiodeModel, float]] = []
+    pwls: list[tuple[str, int, int, PwlCurrent]] = []
     nlems: dict[int, list[tuple[str, int, int, float, Any]]] = {}
     for p in prims:
         if isinstance(p, Resistor):
@@ -471,19 +594,24 @@ def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
                     gv += [s, s]
             src_names.append(p.name.lower())
             src_vals.append(p.v if isinstance(p, VSource) else p.v_ref)
+            wf = p.waveform if isinstance(p, VSource) else None
+            src_wfs.append(None if wf is None else (wf, 1.0))
             sr.append(k)
             sc.append(len(src_names) - 1)
             sv.append(1.0)
         elif isinstance(p, ISource):
             src_names.append(p.name.lower())
-            src_vals.append(p.i)
+            src_vals.append(p.i * p.m)
+            src_wfs.append(None if p.waveform is None else (p.waveform, p.m))
             for nd, s in ((idx(p.np), -1.0), (idx(p.nn), 1.0)):
                 if nd >= 0:
                     sr.append(nd)
                     sc.append(len(src_names) - 1)
                     sv.append(s)
         elif isinstance(p, Diode):
-            diodes.append((p.name.lower(), idx(p.a), idx(p.k), p.model))
+            diodes.append((p.name.lower(), idx(p.a), idx(p.k), p.model, p.m))
+        elif isinstance(p, PwlCurrent):
+            pwls.append((p.name.lower(), idx(p.a), idx(p.k), p))
         elif isinstance(p, NLEM):
             nlems.setdefault(id(p.model), []).append(
                 (p.name.lower(), idx(p.a), idx(p.k), p.w, p.model))
@@ -494,7 +622,7 @@ def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
     if diodes:
         groups.append(JunctionGroup(
             [d[0] for d in diodes], "diode",
-            {"is": np.array([d[3].is_ for d in diodes]),
+            {"is": np.array([d[3].is_t * d[4] for d in diodes]),
              "vte": np.array([d[3].vte for d in diodes]),
              "gmin": np.array([d[3].gmin for d in diodes]),
              "rev": np.array([d[3].spice_reverse for d in diodes], dtype=bool)}))
@@ -502,7 +630,14 @@ def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
         groups.append(JunctionGroup([d[0] for d in lst], "nlem",
                                     {"w": np.array([d[3] for d in lst], dtype=float)},
                                     model=lst[0][4]))
-    jlist = diodes + [d[:3] for lst in nlems.values() for d in lst]
+    if pwls:
+        width = max(len(p[3].v) for p in pwls)
+
+        vt = np.array([_pad_table(p[3].v, p[3].i, width)[0] for p in pwls])
+        it = np.array([_pad_table(p[3].v, p[3].i, width)[1] for p in pwls])
+        groups.append(JunctionGroup([p[0] for p in pwls], "pwl", {"vt": vt, "it": it}))
+    jlist = ([d[:3] for d in diodes] + [d[:3] for lst in nlems.values() for d in lst]
+             + [p[:3] for p in pwls])
     ar, ac, av = [], [], []
     for j, d in enumerate(jlist):
         if d[1] >= 0:
@@ -523,11 +658,24 @@ def compile_netlist(netlist: Netlist, validate: bool = True) -> Circuit:
         S=sp.csr_matrix((sv, (sr, sc)), shape=(n, ns)),
         source_names=src_names,
         source_values=np.array(src_vals, dtype=float),
+        source_waveforms=src_wfs,
         A=sp.csr_matrix((av, (ar, ac)), shape=(n, len(jlist))),
         groups=groups,
         junction_names=[d[0] for d in jlist],
         n_nodes=nn,
     )
+
+
+def _pad_table(v: tuple[float, ...], i: tuple[float, ...],
+               width: int) -> tuple[list[float], list[float]]:
+    """A pwl table extended to ``width`` points along its last segment (same function)."""
+    vv, ii = list(v), list(i)
+    slope = (ii[-1] - ii[-2]) / (vv[-1] - vv[-2])
+    while len(vv) < width:
+        step = vv[-1] - vv[-2]
+        vv.append(vv[-1] + step)
+        ii.append(ii[-1] + slope * step)
+    return vv, ii
 
 
 def solve_op(netlist: Netlist, **kw: Any) -> OpResult:

@@ -3,14 +3,19 @@
 A :class:`Netlist` is an ordered list of named elements between named nodes (ground is ``"0"``,
 ``"gnd"`` is an alias). Composite elements (diodes with series resistance, photodiodes) expand
 into primitives with internal nodes ``<name>#int`` when the netlist is compiled (:mod:`.mna`).
-:meth:`Netlist.validate` rejects duplicate names, floating nodes (no DC path to ground) and
-bad values with a :class:`NetlistError` naming the element and, for parsed netlists, the line.
+:meth:`Netlist.validate` rejects duplicate names, bad values, loops of voltage sources (which
+make the MNA matrix singular; the message names the sources of the loop) and floating nodes
+(no DC path to ground; the message names the node and the elements on it) with a
+:class:`NetlistError` naming the element and, for parsed netlists, the line.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from circuits.waveforms import Waveform
 
 GROUND = "0"
 #: Boltzmann constant and elementary charge as ngspice uses them (``const.h``).
@@ -18,6 +23,8 @@ K_BOLTZMANN = 1.38064852e-23
 Q_ELECTRON = 1.6021766208e-19
 #: ngspice default temperature (27 °C), in K.
 T_DEFAULT_K = 300.15
+#: Celsius to kelvin offset (ngspice ``CONSTCtoK``).
+C_TO_K = 273.15
 
 
 class NetlistError(ValueError):
@@ -90,11 +97,16 @@ class Capacitor(Element):
 
 @dataclass
 class VSource(Element):
-    """Ideal voltage source, V(np) − V(nn) = ``v``; its branch current enters ``np`` (SPICE)."""
+    """Ideal voltage source, V(np) − V(nn) = ``v``; its branch current enters ``np`` (SPICE).
+
+    ``v`` is the operating-point value (the ``DC`` value, or the waveform at t = 0 when none is
+    given, as in ngspice); a transient follows ``waveform`` when there is one.
+    """
 
     np: str = GROUND
     nn: str = GROUND
     v: float = 0.0
+    waveform: Waveform | None = field(default=None, kw_only=True)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -108,6 +120,11 @@ class ISource(Element):
     np: str = GROUND
     nn: str = GROUND
     i: float = 0.0
+    waveform: Waveform | None = field(default=None, kw_only=True)
+    m: float = field(default=1.0, kw_only=True)
+
+    def check(self) -> None:
+        _positive(self, "m", self.m)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -143,6 +160,11 @@ class DiodeModel:
         spice_reverse: Use ngspice's reverse-bias form I = −IS(1 + (3NVt/(e·Vd))³) below
             Vd = −3NVt instead of the Shockley law.
         temp_k: Junction temperature, in K.
+        eg: Activation energy EG of IS(T), in eV (ngspice default 1.11).
+        xti: Saturation-current temperature exponent XTI (ngspice default 3).
+        tnom_k: Temperature at which IS was measured (TNOM), in K.
+        cjo: Zero-bias junction capacitance CJO, in F (kept to refuse a transient with it).
+        tt: Transit time TT, in s (kept to refuse a transient with it).
     """
 
     name: str = "d"
@@ -152,11 +174,26 @@ class DiodeModel:
     gmin: float = 1e-12
     spice_reverse: bool = True
     temp_k: float = T_DEFAULT_K
+    eg: float = 1.11
+    xti: float = 3.0
+    tnom_k: float = T_DEFAULT_K
+    cjo: float = 0.0
+    tt: float = 0.0
 
     @property
     def vte(self) -> float:
-        """N·kT/q, in V."""
+        """N·kT/q at ``temp_k``, in V."""
         return self.n * K_BOLTZMANN * self.temp_k / Q_ELECTRON
+
+    @property
+    def is_t(self) -> float:
+        """Saturation current at ``temp_k`` (ngspice ``diotemp.c``), in A.
+
+        IS(T) = IS · exp((T/TNOM − 1) · EG/(N·kT/q)) · (T/TNOM)^(XTI/N).
+        """
+        ratio = self.temp_k / self.tnom_k
+        return self.is_ * math.exp((ratio - 1.0) * self.eg / self.vte) * ratio ** (
+            self.xti / self.n)
 
 
 @dataclass
@@ -166,6 +203,7 @@ class Diode(Element):
     a: str = GROUND
     k: str = GROUND
     model: DiodeModel | None = None
+    m: float = field(default=1.0, kw_only=True)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -174,6 +212,7 @@ class Diode(Element):
     def check(self) -> None:
         if self.model is None:
             raise NetlistError(f"{self.name}: diode has no model", self.line)
+        _positive(self, "m", self.m)
         _positive(self, "IS", self.model.is_)
         _positive(self, "N", self.model.n)
         _positive(self, "RS", self.model.rs, allow_zero=True)
@@ -201,6 +240,32 @@ class NLEM(Element):
         if self.model is None or not hasattr(self.model, "current"):
             raise NetlistError(f"{self.name}: N-LEM needs a compact model with current()",
                                self.line)
+
+
+@dataclass
+class PwlCurrent(Element):
+    """Behavioural current ``I = pwl(V(a, k), v0, i0, v1, i1, ...)`` from ``a`` to ``k``.
+
+    ngspice's ``B`` source with a ``pwl`` table: linear between the points and continued along
+    the first and last segments outside them. The exporter writes N-LEM cells in this form.
+    """
+
+    a: str = GROUND
+    k: str = GROUND
+    v: tuple[float, ...] = ()
+    i: tuple[float, ...] = ()
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return (self.a, self.k)
+
+    def check(self) -> None:
+        if len(self.v) < 2 or len(self.v) != len(self.i):
+            raise NetlistError(f"{self.name}: pwl needs at least two (V, I) points", self.line)
+        if any(b <= a for a, b in zip(self.v, self.v[1:], strict=False)):
+            raise NetlistError(f"{self.name}: pwl voltages must increase", self.line)
+        if not all(math.isfinite(x) for x in self.v + self.i):
+            raise NetlistError(f"{self.name}: pwl table has a non-finite value", self.line)
 
 
 @dataclass
@@ -247,7 +312,7 @@ class Photodiode(Element):
 
 
 #: Elements that give a DC path between their nodes (for the floating-node check).
-_DC_PATH = (Resistor, VSource, TIA, Diode, NLEM, Photodiode)
+_DC_PATH = (Resistor, VSource, TIA, Diode, NLEM, Photodiode, PwlCurrent)
 
 
 @dataclass
@@ -256,7 +321,8 @@ class Netlist:
 
     title: str = "lemsim netlist"
     elements: list[Element] = field(default_factory=list)
-    options: dict[str, float] = field(default_factory=dict)
+    options: dict[str, float | str] = field(default_factory=dict)
+    analyses: list[Any] = field(default_factory=list)
 
     def add(self, el: Element) -> Element:
         """Append an element (names are checked by :meth:`validate`) and return it."""
@@ -285,11 +351,12 @@ class Netlist:
         return list(seen)
 
     def validate(self) -> None:
-        """Check names, values and DC connectivity.
+        """Check names, values, voltage-source loops and DC connectivity.
 
         Raises:
-            NetlistError: duplicate name, bad value, or a node without a DC path to ground
-                (the message names the element/node and its line).
+            NetlistError: duplicate name, bad value, a loop of voltage sources (naming them)
+                or a node without a DC path to ground (naming it and its elements), with the
+                line of the element concerned.
         """
         names: dict[str, Element] = {}
         for el in self.elements:
@@ -300,27 +367,87 @@ class Netlist:
                 raise NetlistError(f"duplicate element name {el.name!r}{where}", el.line)
             names[key] = el
             el.check()
-        parent: dict[str, str] = {}
+        _check_source_loops(self.elements)
+        _check_floating(self.elements)
 
-        def find(x: str) -> str:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
 
-        first_use: dict[str, Element] = {}
-        for el in self.elements:
-            cn = [canon(n) for n in el.nodes]
-            for n in cn:
-                first_use.setdefault(n, el)
-                find(n)
-            if isinstance(el, _DC_PATH):
-                for n in cn[1:]:
-                    parent[find(n)] = find(cn[0])
-        ground = find(GROUND)
-        for node, el in first_use.items():
-            if find(node) != ground:
-                raise NetlistError(
-                    f"floating node {node!r} (used by {el.name}): no DC path to ground", el.line
-                )
+class _Union:
+    """Union-find over node names."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def join(self, a: str, b: str) -> None:
+        self.parent[self.find(b)] = self.find(a)
+
+
+def _check_source_loops(elements: list[Element]) -> None:
+    """Refuse a loop made only of voltage sources (and TIAs), naming every source in it."""
+    uf = _Union()
+    adj: dict[str, list[tuple[str, Element]]] = {}
+    for el in elements:
+        if not isinstance(el, VSource | TIA):
+            continue
+        a, b = (canon(n) for n in el.nodes)
+        if uf.find(a) == uf.find(b):
+            path = _source_path(adj, a, b) if a != b else []
+            names = ", ".join(e.name for e in [*path, el])
+            raise NetlistError(f"voltage-source loop: {names} (the MNA matrix is singular)",
+                               el.line)
+        uf.join(a, b)
+        adj.setdefault(a, []).append((b, el))
+        adj.setdefault(b, []).append((a, el))
+
+
+def _source_path(adj: dict[str, list[tuple[str, Element]]], a: str,
+                 b: str) -> list[Element]:
+    """Sources on the path from node ``a`` to node ``b`` in the voltage-source graph."""
+    prev: dict[str, tuple[str, Element] | None] = {a: None}
+    todo = [a]
+    while todo:
+        n = todo.pop(0)
+        for m, el in adj.get(n, []):
+            if m not in prev:
+                prev[m] = (n, el)
+                todo.append(m)
+    out: list[Element] = []
+    n = b
+    while prev.get(n) is not None:
+        n, el = prev[n]  # type: ignore[misc]
+        out.append(el)
+    return out[::-1]
+
+
+def _check_floating(elements: list[Element]) -> None:
+    """Refuse a node without a DC path to ground, naming it and the elements on it."""
+    uf = _Union()
+    first_use: dict[str, Element] = {}
+    touching: dict[str, list[Element]] = {}
+    for el in elements:
+        cn = [canon(n) for n in el.nodes]
+        for n in cn:
+            first_use.setdefault(n, el)
+            touching.setdefault(n, [])
+            if el not in touching[n]:
+                touching[n].append(el)
+            uf.find(n)
+        if isinstance(el, _DC_PATH):
+            for n in cn[1:]:
+                uf.join(cn[0], n)
+    ground = uf.find(GROUND)
+    for node, el in first_use.items():
+        if uf.find(node) != ground:
+            group = [n for n in first_use if uf.find(n) == uf.find(node)]
+            els = list(dict.fromkeys(e.name for n in group for e in touching[n]))
+            others = f" (with node(s) {', '.join(repr(n) for n in group[1:])})" if len(
+                group) > 1 else ""
+            raise NetlistError(
+                f"floating node: node {node!r}{others} has no DC path to ground: "
+                f"{', '.join(els)}", el.line)
