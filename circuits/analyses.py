@@ -70,12 +70,17 @@ def run_tran(net: Netlist, tran: Tran, times: np.ndarray | None = None) -> TranR
     Args:
         net: The netlist.
         tran: The analysis.
-        times: Explicit time points (e.g. the ones ngspice accepted) instead of the grid.
+        times: Explicit time points (e.g. the ones ngspice accepted) instead of the grid;
+            t = 0 is added in front when missing (ngspice omits it with ``uic``).
     """
     circ = compile_netlist(net, validate=False)
+    added = times is not None and times[0] > 0
+    grid = np.concatenate([[0.0], times]) if added else times
     t, x = circ.transient(tran.tstop, tran.step, uic=tran.uic, method=tran_method(net),
-                          times=times, tstep=tran.tstep)
+                          times=grid, tstep=tran.tstep)
     keep = t >= tran.tstart * (1 - 1e-12)
+    if added:
+        keep[0] = False
     return TranResult(
         times=t[keep],
         voltages={n: x[keep, i] for n, i in circ.node_index.items() if "#" not in n},

@@ -48,6 +48,8 @@ def number(text: str) -> float:
     val = float(m.group(1))
     if m.group(2):
         val *= SUFFIX[m.group(2).lower()]
+    if not math.isfinite(val):
+        raise ExpressionError(f"number {text!r} is not finite")
     return val
 
 

@@ -47,6 +47,8 @@ from circuits.netlist import (
 from circuits.waveforms import Waveform
 
 log = logging.getLogger(__name__)
+#: Largest system Newton solves with dense linear algebra.
+_DENSE_MAX = 60
 
 
 class ConvergenceError(RuntimeError):
@@ -291,15 +293,20 @@ class Circuit:
         if cdt is not None:
             base = base + cdt
         AT = self.A.T.tocsr()
+        dense = n <= _DENSE_MAX  # small systems: dense LAPACK beats sparse overheads
+        if dense:
+            base, Ad = base.toarray(), self.A.toarray()
         polish = -1
         for it in range(1, max_iter + 1):
             vd = AT @ x
             i, g = self.junction_eval(vd)
             F = base @ x + self.A @ i - b
-            J = (base + self.A @ sp.diags(g) @ AT).tocsc()
             try:
-                dx = spla.spsolve(J, -F)
-            except RuntimeError:
+                if dense:
+                    dx = np.linalg.solve(base + (Ad * g) @ Ad.T, -F)
+                else:
+                    dx = spla.spsolve((base + self.A @ sp.diags(g) @ AT).tocsc(), -F)
+            except (RuntimeError, np.linalg.LinAlgError):
                 return x, it, False
             if not np.all(np.isfinite(dx)):
                 return x, it, False

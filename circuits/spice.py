@@ -106,7 +106,9 @@ def to_spice(netlist: Netlist, analysis: str = ".op", control: str | None = None
     gmins = {m.gmin for m in models.values()}
     if gmins and gmins != {1e-12}:
         lines.append(f".options gmin={_fmt(min(gmins))}")
-    temps = {(m.temp_k, m.tnom_k) for m in models.values()}
+    temps = {(m.temp_k, m.tnom_k) for m in models.values()} or {
+        (float(netlist.options.get("temp", T_DEFAULT_K - C_TO_K)) + C_TO_K,
+         float(netlist.options.get("tnom", T_DEFAULT_K - C_TO_K)) + C_TO_K)}
     if len(temps) > 1:
         raise ValueError(f"diode models at different temperatures {sorted(temps)}: SPICE has "
                          "one circuit temperature")

@@ -206,6 +206,8 @@ def parse_spice(text: str) -> Netlist:
             (cur.body if cur is not None else body).append((ln, st))
             continue
         tok = _tok(st, ln)
+        if not tok:
+            raise NetlistError(f"cannot read {st!r}", ln)
         card = tok[0].lower()
         if card == ".end":
             break
@@ -274,7 +276,8 @@ def parse_spice(text: str) -> Netlist:
     for _, m in models.values():
         m.gmin, m.temp_k, m.tnom_k = gmin, temp_k, tnom_k
     net = Netlist(title=title, options=options, analyses=analyses)
-    _emit(body, net, models, subckts, prefix="", nodemap={}, params=gparams, mult=1.0, depth=0)
+    _emit(body, net, models, subckts, prefix="", nodemap={}, params=gparams, mult=None,
+          depth=0)
     if any(isinstance(a, Tran) for a in analyses):
         for ln, m in models.values():
             if m.cjo or m.tt:
@@ -324,11 +327,13 @@ def _tran(tokens: list[str], ln: int, params: Params) -> Tran:
 
 
 def _emit(body: list[tuple[int, str]], net: Netlist, models: dict, subckts: dict[str, _Subckt],
-          prefix: str, nodemap: dict[str, str], params: Params, mult: float,
+          prefix: str, nodemap: dict[str, str], params: Params, mult: float | None,
           depth: int) -> None:
-    if depth > 20:
-        raise NetlistError("subcircuit nesting deeper than 20 (recursive .subckt?)")
+    """Add the elements of ``body`` to ``net``.
 
+    ``mult`` is the ``m=`` of the enclosing subcircuit instances (None when none gave one):
+    ngspice then replaces the devices' own ``m``, so a device ``m`` there is refused.
+    """
     def node(n: str) -> str:
         n = n.lower()
         if n in ("0", "gnd"):
@@ -339,6 +344,8 @@ def _emit(body: list[tuple[int, str]], net: Netlist, models: dict, subckts: dict
 
     for ln, st in body:
         tok = _tok(st, ln)
+        if not tok:
+            raise NetlistError(f"cannot read {st!r}", ln)
         name = tok[0]
         letter = name[0].lower()
         full = f"{prefix}{name.lower()}" if prefix else name.lower()
@@ -359,17 +366,16 @@ def _emit(body: list[tuple[int, str]], net: Netlist, models: dict, subckts: dict
                 what = "no value" if not pos else f"extra value token {pos[-1]!r}"
                 raise NetlistError(f"{name}: {what} is not supported", ln)
             val = given if given is not None else parse_value(pos[0], ln, params)
-            m = kv.get("m", 1.0) * mult
-            _m_ok(m, name, ln)
+            m = _device_m(kv.get("m"), mult, name, ln)
             if letter == "r":
                 net.add(Resistor(full, node(tok[1]), node(tok[2]), val / m, line=ln))
             else:
                 net.add(Capacitor(full, node(tok[1]), node(tok[2]), val * m, line=ln))
         elif letter in "vi":
             need(3)
-            dc, wf, m = _source(tok[3:], name, letter, ln, params)
+            dc, wf, m_dev = _source(tok[3:], name, letter, ln, params)
             if letter == "v":
-                if mult != 1.0:
+                if mult is not None:
                     raise NetlistError(f"{name}: a voltage source inside a subcircuit instance "
                                        "with m= is not supported", ln)
                 v0 = dc if dc is not None else (wf.value(0.0) if wf is not None else 0.0)
@@ -377,7 +383,7 @@ def _emit(body: list[tuple[int, str]], net: Netlist, models: dict, subckts: dict
             else:
                 i0 = dc if dc is not None else (wf.value(0.0) if wf is not None else 0.0)
                 net.add(ISource(full, node(tok[1]), node(tok[2]), i0, waveform=wf,
-                                m=m * mult, line=ln))
+                                m=_device_m(m_dev, mult, name, ln), line=ln))
         elif letter == "d":
             need(4)
             mname = tok[3].lower()
@@ -389,11 +395,10 @@ def _emit(body: list[tuple[int, str]], net: Netlist, models: dict, subckts: dict
                                    f"{extra[0]!r} is not supported", ln)
             kv = _kv([t for t in tok[4:] if "=" in t], ln, params, name)
             _only(kv, {"m"}, name, ln)
-            m = kv.get("m", 1.0) * mult
-            _m_ok(m, name, ln)
+            m = _device_m(kv.get("m"), mult, name, ln)
             net.add(Diode(full, node(tok[1]), node(tok[2]), models[mname][1], m=m, line=ln))
         elif letter == "b":
-            if mult != 1.0:
+            if mult is not None:
                 raise NetlistError(f"{name}: a B source inside a subcircuit instance with m= "
                                    "is not supported", ln)
             net.add(_bsource(st, full, node, ln, params))
@@ -418,17 +423,27 @@ def _only(kv: dict[str, float], allowed: set[str], name: str, ln: int) -> None:
         raise NetlistError(f"{name}: parameter {bad[0]!r} is not supported", ln)
 
 
+def _device_m(own: float | None, mult: float | None, name: str, ln: int) -> float:
+    """The multiplier of a device with its own ``m`` (or None) inside instances ``mult``."""
+    if own is not None and mult is not None:
+        raise NetlistError(f"{name}: m= on a device inside a subcircuit instance with m= is "
+                           "not supported (ngspice replaces the device's m)", ln)
+    m = own if own is not None else (mult if mult is not None else 1.0)
+    _m_ok(m, name, ln)
+    return m
+
+
 def _m_ok(m: float, name: str, ln: int) -> None:
     if not m > 0 or m != m or m == float("inf"):
         raise NetlistError(f"{name}: m = {m!r} must be in (0, inf)", ln)
 
 
 def _source(tokens: list[str], name: str, letter: str, ln: int,
-            params: Params) -> tuple[float | None, Waveform | None, float]:
-    """(DC value or None, waveform or None, m) of a V/I source's value tokens."""
+            params: Params) -> tuple[float | None, Waveform | None, float | None]:
+    """(DC value or None, waveform or None, m or None) of a V/I source's value tokens."""
     dc: float | None = None
     wf: Waveform | None = None
-    m = 1.0
+    m: float | None = None
     k = 0
     while k < len(tokens):
         t = tokens[k]
@@ -501,7 +516,7 @@ def _bsource(st: str, full: str, node, ln: int, params: Params) -> Element:  # n
 
 def _instance(tok: list[str], name: str, full: str, node, ln: int,  # noqa: ANN001
               net: Netlist, models: dict, subckts: dict[str, _Subckt], params: Params,
-              mult: float, depth: int) -> None:
+              mult: float | None, depth: int) -> None:
     args = [t for t in tok[1:] if t.lower() != "params:"]
     pos = [t for t in args if "=" not in t]
     if len(pos) < 2:
@@ -510,13 +525,21 @@ def _instance(tok: list[str], name: str, full: str, node, ln: int,  # noqa: ANN0
     if sname not in subckts:
         raise NetlistError(f"{name}: subcircuit {pos[-1]!r} is not defined", ln)
     sub = subckts[sname]
+    if depth >= 20:
+        raise NetlistError(f"{name}: subcircuit nesting deeper than 20 (recursive .subckt?) "
+                           "is not supported", ln)
     conns = pos[:-1]
     if len(conns) != len(sub.ports):
         raise NetlistError(f"{name}: {len(conns)} nodes given, subcircuit {sname} has "
                            f"{len(sub.ports)} ports", ln)
     over = _kv([t for t in args if "=" in t], ln, params, name)
-    m = over.pop("m", 1.0)
-    _m_ok(m, name, ln)
+    m_own = over.pop("m", None)
+    if m_own is not None and mult is not None:
+        raise NetlistError(f"{name}: m= on an instance inside a subcircuit instance with m= "
+                           "is not supported (ngspice replaces the inner m)", ln)
+    m = m_own if m_own is not None else mult
+    if m is not None:
+        _m_ok(m, name, ln)
     scope = dict(params)
     try:
         _param_assignments(sub.defaults, sub.line, scope)
@@ -530,5 +553,5 @@ def _instance(tok: list[str], name: str, full: str, node, ln: int,  # noqa: ANN0
         _param_assignments(ptoks, pl, scope)
     sub_map = {p: node(c) for p, c in zip(sub.ports, conns, strict=True)}
     _emit(sub.body, net, models, subckts, prefix=f"{full}.", nodemap=sub_map, params=scope,
-          mult=mult * m, depth=depth + 1)
+          mult=m, depth=depth + 1)
 

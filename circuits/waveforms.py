@@ -178,9 +178,14 @@ def make_waveform(kind: str, numbers: list[float]) -> Waveform:
     """A waveform from its SPICE keyword and numbers (counts checked by the caller).
 
     Raises:
-        ValueError: a PWL table with an odd count or times that decrease.
+        ValueError: a negative time, delay or frequency, a PWL table with an odd count or
+            times that decrease.
     """
     cls = FORMS[kind][0]
+    timing = {Pulse: range(2, 7), Sin: (2, 3), Exp: range(2, 6), Pwl: range(0, len(numbers), 2)}
+    bad = [numbers[k] for k in timing[cls] if k < len(numbers) and numbers[k] < 0]
+    if bad:
+        raise ValueError(f"{kind.upper()}: negative time or frequency {bad[0]!r}")
     if cls is Pwl:
         if len(numbers) % 2:
             raise ValueError(f"PWL needs time-value pairs, got {len(numbers)} numbers")
