@@ -202,6 +202,7 @@ class Circuit:
     junction_names: list[str]
     n_nodes: int
     _lu: Any = field(default=None, repr=False)
+    _dense_ga: Any = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -283,27 +284,38 @@ class Circuit:
         return self._lu.solve(np.asarray(b, dtype=float))
 
     # ------------------------------------------------------------------ Newton
-    def _newton(self, b: np.ndarray, x: np.ndarray, gmin: float, cdt: sp.csr_matrix | None,
-                max_iter: int, vstep: float, reltol: float,
-                vntol: float) -> tuple[np.ndarray, int, bool]:
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dense G and A (cached), for systems of at most ``_DENSE_MAX`` unknowns."""
+        if self._dense_ga is None:
+            self._dense_ga = (self.G.toarray(), self.A.toarray())
+        return self._dense_ga
+
+    def _newton(self, b: np.ndarray, x: np.ndarray, gmin: float,
+                cdt: sp.csr_matrix | np.ndarray | None, max_iter: int, vstep: float,
+                reltol: float, vntol: float) -> tuple[np.ndarray, int, bool]:
         n = self.size
         diag = np.zeros(n)
         diag[: self.n_nodes] = gmin
-        base = self.G + sp.diags(diag) if gmin > 0 else self.G
-        if cdt is not None:
-            base = base + cdt
-        AT = self.A.T.tocsr()
         dense = n <= _DENSE_MAX  # small systems: dense LAPACK beats sparse overheads
         if dense:
-            base, Ad = base.toarray(), self.A.toarray()
+            Gd, Ad = self._dense()
+            base = Gd + np.diag(diag) if gmin > 0 else Gd
+            if cdt is not None:
+                base = base + (cdt if isinstance(cdt, np.ndarray) else cdt.toarray())
+            AT = Ad.T
+        else:
+            base = self.G + sp.diags(diag) if gmin > 0 else self.G
+            if cdt is not None:
+                base = base + cdt
+            AT = self.A.T.tocsr()
         polish = -1
         for it in range(1, max_iter + 1):
             vd = AT @ x
             i, g = self.junction_eval(vd)
-            F = base @ x + self.A @ i - b
+            F = base @ x + (Ad @ i if dense else self.A @ i) - b
             try:
                 if dense:
-                    dx = np.linalg.solve(base + (Ad * g) @ Ad.T, -F)
+                    dx = np.linalg.solve(base + (Ad * g) @ AT, -F)
                 else:
                     dx = spla.spsolve((base + self.A @ sp.diags(g) @ AT).tocsc(), -F)
             except (RuntimeError, np.linalg.LinAlgError):
@@ -441,6 +453,7 @@ class Circuit:
         out = [x]
         z = np.zeros(self.size)  # C·dx/dt at the last accepted point
         lus: dict[float, Any] = {}
+        cmat = self.C.toarray() if self.size <= _DENSE_MAX else self.C.tocsr()
         first = True
         for k in range(1, len(grid)):
             t, h = float(grid[k]), float(grid[k] - grid[k - 1])
@@ -448,11 +461,11 @@ class Circuit:
                                                    <= 1e-9 * max(h, 1e-300)))
             order1 = method == "be" or first or after_bp
             alpha = 1.0 / h if order1 else 2.0 / h
-            cdt = (self.C * alpha).tocsr()
+            cdt = cmat * alpha
             b = self.S @ src(t) + cdt @ x + (0.0 if order1 else z)
             if not self.groups:  # linear circuit: one factorisation per distinct step
                 if alpha not in lus:
-                    lus[alpha] = _factor(self.G + cdt)
+                    lus[alpha] = _factor(self.G + sp.csr_matrix(cdt))
                 xn = lus[alpha].solve(b)
                 ok = True
             else:
