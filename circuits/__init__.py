@@ -2,6 +2,8 @@
 
 Owns netlists, sparse modified nodal analysis with damped Newton, elements (R, C, sources,
 virtual-ground readout, N-LEM cells from the compact model, photodiodes, DAC/ADC), crossbar and
-photodiode-array builders, SPICE export/import checked against ngspice, and the FCN-1/FCN-2
-co-design. Writes ``results/circuits/<study>.h5``.
+photodiode-array builders, SPICE export/import of a subset checked against ngspice form by form
+(:mod:`circuits.spice_parse`: ``.op`` and fixed-step ``.tran``, waveform sources, ``m=``,
+``.param``, ``.options temp``, N-LEM cells as ``B`` pwl sources; anything else is refused by
+line), and the FCN-1/FCN-2 co-design. Writes ``results/circuits/<study>.h5``.
 """
