@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml
 	  echo "       Install it (e.g. 'pyenv install 3.12') and rerun."; exit 1; fi
 	@test -x $(VPY) || $(PYTHON312) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -e '.[dev,bench]'
+	$(VPY) -m pip install --quiet -e '.[dev,bench,slurm]'
 	$(VPY) -m pip install --quiet --no-deps 'animal-mnist==0.4'
 	@touch $(STAMP)
 
