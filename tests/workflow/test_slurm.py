@@ -30,7 +30,7 @@ TARGETS = ("device/nlem/pulses_5_smoke.h5", "networks/fcn/metrics.json")
 #: Memory of the largest of those jobs (MB): circuits_fcn_codesign's 4000 in its rule.
 MAX_MEM_MB = 4000
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+pytestmark = pytest.mark.workflow
 
 
 def slurm_command(res: Path) -> list[str]:
@@ -88,6 +88,17 @@ def slurm() -> Iterator[None]:
         subprocess.run([str(START), "stop"], capture_output=True, timeout=120)
 
 
+def test_skip_reasons_name_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where Slurm cannot run, the skip says why and what to install."""
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "needs root" in _skip_reason()
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda exe: None if exe == "slurmd" else f"/x/{exe}")
+    assert _skip_reason() == ("Slurm not installed (slurmd missing): "
+                              "apt-get install slurm-wlm munge")
+
+
+@pytest.mark.slow
 def test_smoke_rules_run_as_slurm_jobs(slurm: None, tmp_path: Path) -> None:
     res = tmp_path / "results"
     t0 = time.perf_counter()

@@ -70,6 +70,10 @@ for exe in munged munge slurmctld slurmd sinfo scontrol; do
   command -v "$exe" >/dev/null || die "'$exe' not found: apt-get install -y slurm-wlm munge"
 done
 [[ $CPUS =~ ^[1-9][0-9]*$ ]] || die "LEMSIM_SLURM_CPUS must be a positive integer, got '$CPUS'"
+# never over a site's own configuration
+if [[ -e $CONF ]] && ! grep -qxF "$MARKER" "$CONF"; then
+  die "$CONF exists and was not written by this script; move it away to use the local cluster"
+fi
 
 if pid_alive "$STATE/run/slurmctld.pid" && pid_alive "$STATE/run/slurmd.pid" && node_ready; then
   echo "slurm already running: node $NODE up"
@@ -103,10 +107,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   echo "started munged"
 fi
 
-# --- slurm.conf: never over a site's own configuration ---
-if [[ -e $CONF ]] && ! grep -qxF "$MARKER" "$CONF"; then
-  die "$CONF exists and was not written by this script; move it away to use the local cluster"
-fi
+# --- slurm.conf ---
 MEM_MB=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 HEADROOM=$(( MEM_MB / 10 > 1024 ? MEM_MB / 10 : 1024 ))
 REAL_MB=$(( MEM_MB - HEADROOM ))
