@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV      := .venv
 VPY       := $(VENV)/bin/python
 STAMP     := $(VENV)/.lemsim-installed
-APT_PKGS  := ngspice dataset-fashion-mnist libopenblas-dev
+APT_PKGS  := ngspice dataset-fashion-mnist libopenblas-dev slurm-wlm munge
 CORES     ?= all
 SMK_ARGS  ?=
 
@@ -38,7 +38,7 @@ apt:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
 	    echo "NOTE: missing Debian packages:$$missing"; \
-	    echo "      run: sudo apt-get install -y$$missing   (ngspice checks and Fashion-MNIST need them)"; \
+	    echo "      run: sudo apt-get install -y$$missing   (ngspice checks, Fashion-MNIST and the Slurm test need them)"; \
 	  fi; \
 	fi
 
@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml
 	  echo "       Install it (e.g. 'pyenv install 3.12') and rerun."; exit 1; fi
 	@test -x $(VPY) || $(PYTHON312) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
-	$(VPY) -m pip install --quiet -e '.[dev,bench]'
+	$(VPY) -m pip install --quiet -e '.[dev,bench,slurm]'
 	$(VPY) -m pip install --quiet --no-deps 'animal-mnist==0.4'
 	@touch $(STAMP)
 

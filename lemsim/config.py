@@ -24,7 +24,7 @@ from compact_model.config import CompactConfig
 from device_physics.config import DeviceConfig
 from device_physics.studies_config import StudiesConfig
 from device_physics.sweep_config import SweepConfig
-from lemsim.configtools import ConfigError, from_dict, json_schema, param
+from lemsim.configtools import ConfigError, config_markdown, from_dict, json_schema, param
 from networks.config import NetworksConfig
 
 #: Repository root (the folder holding ``config/``).
@@ -177,5 +177,49 @@ def write_schema(path: Path | None = None) -> Path:
     return path
 
 
+def config_doc_path() -> Path:
+    """Where the generated key reference is kept (the workflow catalog's ``config/README.md``)."""
+    return CONFIG_DIR / "README.md"
+
+
+_DOC_INTRO = """\
+Generated from the configuration dataclasses (`<package>/config.py`) by
+`python -m lemsim.config` (`make schema`), like `workflow/schemas/config.schema.json`; a test
+keeps both in sync. Do not edit by hand: edit the field's docstring and regenerate.
+
+A run reads `config/config.yaml`, merges the scale file `config/<scale>.yaml` on top
+(`smoke`, `default` or `paper`, chosen with `--config scale=...`) and then the values given on
+the command line, where keys may be dotted paths:
+
+```bash
+snakemake --cores all --config scale=smoke networks.fcn.epochs=5
+snakemake --cores all --configfile my_overrides.yaml
+```
+
+Unknown keys, wrong types and out-of-range values stop the run before any rule, with the key
+path, the value and what is allowed. *default* is the dataclass default (the `default` scale);
+*set in files* lists the values `config.yaml` and the scale files set instead. Stacks
+(`config/stacks/*.yaml`) and protocols (`config/protocols/*.yaml`) are files of their own,
+named by the keys below."""
+
+
+def config_markdown_text(config_dir: Path | None = None) -> str:
+    """The key reference: every key of :class:`LemsimConfig` with what the YAML files set."""
+    cdir = Path(config_dir) if config_dir else CONFIG_DIR
+    files = {"config.yaml": cdir / "config.yaml",
+             **{scale: cdir / f"{scale}.yaml" for scale in SCALES}}
+    values = {name: expand_dotted(read_yaml(path)) for name, path in files.items()
+              if path.exists()}
+    return config_markdown(LemsimConfig, "lemsim configuration keys", _DOC_INTRO, values)
+
+
+def write_config_doc(path: Path | None = None) -> Path:
+    """(Re)generate ``config/README.md`` from the dataclasses and the YAML files."""
+    path = Path(path or config_doc_path())
+    path.write_text(config_markdown_text(), encoding="utf-8")
+    return path
+
+
 if __name__ == "__main__":  # pragma: no cover
     print(write_schema())
+    print(write_config_doc())

@@ -9,7 +9,8 @@ an allowed range given with :func:`param`. One source of truth serves three purp
   offending key path, its value and what is allowed;
 * :func:`json_schema` generates the JSON Schema that ``workflow/Snakefile`` hands to
   Snakemake's ``validate()``;
-* :func:`field_docs` exposes the per-field docstrings for the README and the report.
+* :func:`field_docs` exposes the per-field docstrings, and :func:`config_markdown` writes them
+  with types, defaults and ranges as the key reference `config/README.md`.
 """
 
 from __future__ import annotations
@@ -98,11 +99,16 @@ def _range_text(meta: Mapping[str, Any]) -> str:
     lo, hi = meta.get("lo"), meta.get("hi")
     left = "(" if meta.get("lo_open") else "["
     right = ")" if meta.get("hi_open") else "]"
-    lo_s = "-inf" if lo is None else f"{lo:g}"
-    hi_s = "inf" if hi is None else f"{hi:g}"
+    lo_s = "-inf" if lo is None else _num_text(lo)
+    hi_s = "inf" if hi is None else _num_text(hi)
     if lo is None and hi is None:
         return "any value"
     return f"in {left}{lo_s}, {hi_s}{right}"
+
+
+def _num_text(value: float) -> str:
+    """A bound as written: integers in full, floats in the shortest ``g`` form."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _check_range(path: str, value: Any, meta: Mapping[str, Any], problems: list[str]) -> None:
@@ -307,3 +313,81 @@ def json_schema(cls: type, title: str | None = None) -> dict[str, Any]:
     return schema
 
 
+
+
+def _type_text(tp: Any) -> str:
+    """Readable type of a field: ``int``, ``list[str]``, ``float | None``, a section's name."""
+    if isinstance(tp, type) and get_origin(tp) is None:
+        return "section" if dataclasses.is_dataclass(tp) else tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _value_text(value: Any) -> str:
+    """A value as it is written in the YAML files (inline), for a Markdown table cell."""
+    if dataclasses.is_dataclass(value):
+        return ""
+    text = json.dumps(value, ensure_ascii=False)
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def _lookup(data: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def config_markdown(cls: type, title: str, intro: str = "",
+                    scales: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """Markdown reference of every key of config dataclass ``cls``, one table per section.
+
+    Each row gives the key, its type, its default, the allowed range (from :func:`param`), the
+    values that configuration files set (``scales``: file label -> that file's nested mapping)
+    and the field's docstring, so the document says the same as the dataclasses and the JSON
+    Schema.
+
+    Args:
+        cls: Root config dataclass.
+        title: First heading.
+        intro: Markdown put under the title.
+        scales: Values set by each configuration file, keyed by a label for it.
+    """
+    scales = dict(scales or {})
+    lines = [f"# {title}", ""]
+    if intro:
+        lines += [intro.strip(), ""]
+    sections: list[tuple[str, type]] = [("", cls)]
+    while sections:
+        prefix, klass = sections.pop(0)
+        hints, docs = _hints(klass), field_docs(klass)
+        heading = f"`{prefix}`" if prefix else "Top level"
+        lines += [f"## {heading}", ""]
+        if klass.__doc__:
+            lines += [" ".join(klass.__doc__.split()), ""]
+        lines += ["| key | type | default | allowed | set in files | description |",
+                  "|---|---|---|---|---|---|"]
+        nested: list[tuple[str, type]] = []
+        for f in dataclasses.fields(klass):
+            path = f"{prefix}.{f.name}" if prefix else f.name
+            tp = hints[f.name]
+            if dataclasses.is_dataclass(tp):
+                nested.append((path, tp))
+                default = f"section [`{path}`](#{path.replace('.', '')})"
+            else:
+                value = f.default_factory() if f.default is MISSING else f.default
+                default = _value_text(value)
+            allowed = "" if dataclasses.is_dataclass(tp) else (
+                _range_text(f.metadata) if f.metadata else "any value")
+            by_scale = "; ".join(
+                f"{name}: {_value_text(v)}" for name, data in scales.items()
+                for found, v in [_lookup(data, path)]
+                if found and not isinstance(v, Mapping)
+            )
+            doc = docs.get(f.name, "").replace("|", "\\|")
+            lines.append(f"| `{f.name}` | {_type_text(tp).replace('|', '\\|')} | {default} | "
+                         f"{allowed} | {by_scale} | {doc} |")
+        lines.append("")
+        sections = nested + sections
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,7 @@
 # Circuits stage and the FCN-1/FCN-2 co-design of Fig. 4 (circuits + networks.fcn).
 
+FIG4 = ("fig4", "Circuits", "Fig. 4 FCN-1/FCN-2 co-design")  # caption, report (sub)category
+
 ALL += [
     f"{RES}/networks/fcn/metrics.json",
     f"{RES}/networks/fcn/f_rows.csv",
@@ -15,9 +17,9 @@ rule circuits_fcn_codesign:
         metrics=f"{RES}/networks/fcn/metrics.json",
         f_rows=f"{RES}/networks/fcn/f_rows.csv",
         h5=f"{RES}/networks/fcn/synapses.h5",
-        fig_d=fig(f"{RES}/figures/fig4d_accuracy_vs_classes.png", "fig4", "Fig. 4 FCN co-design"),
-        fig_e=fig(f"{RES}/figures/fig4e_weight_distribution.png", "fig4", "Fig. 4 FCN co-design"),
-        fig_f=fig(f"{RES}/figures/fig4f_accuracy_per_epoch.png", "fig4", "Fig. 4 FCN co-design"),
+        fig_d=fig(f"{RES}/figures/fig4d_accuracy_vs_classes.png", *FIG4),
+        fig_e=fig(f"{RES}/figures/fig4e_weight_distribution.png", *FIG4),
+        fig_f=fig(f"{RES}/figures/fig4f_accuracy_per_epoch.png", *FIG4),
         rows=f"{RES}/tables/rows/fcn.json",
     params:
         fcn=section("networks.fcn"),

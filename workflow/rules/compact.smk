@@ -26,7 +26,8 @@ rule fit_compact:
         traces=COMPACT_TRACES,
     output:
         json=f"{RES}/compact/nlem.json",
-        report=fig(f"{RES}/figures/compact_fit_report.png", "compact", "Compact model"),
+        report=fig(f"{RES}/figures/compact_fit_report.png", "compact", "Device physics",
+                   "Compact model"),
         rows=f"{RES}/tables/rows/compact.json",
     params:
         compact=COMPACT,
@@ -46,7 +47,7 @@ rule compact_figures:
     input:
         json=f"{RES}/compact/nlem.json",
     output:
-        [fig(p, "compact", "Compact model") for p in COMPACT_FIGS],
+        [fig(p, "compact", "Device physics", "Compact model") for p in COMPACT_FIGS],
     log:
         f"{LOGS}/compact/compact_figures.log",
     threads: 1

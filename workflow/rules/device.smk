@@ -32,7 +32,8 @@ rule device_figure:
     input:
         f"{RES}/device/{{study}}/{{protocol}}.h5",
     output:
-        fig(f"{RES}/figures/device/{{study}}/{{protocol}}.png", "device", "Device physics"),
+        fig(f"{RES}/figures/device/{{study}}/{{protocol}}.png", "device", "Device physics",
+            "Drift-diffusion runs"),
     log:
         f"{LOGS}/device/figure_{{study}}_{{protocol}}.log",
     threads: 1

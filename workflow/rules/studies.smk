@@ -66,7 +66,8 @@ rule study_mechanism_table:
         expand(f"{SRES}/mechanism/{{c}}.json", c=STUDIES["controls"]),
     output:
         csv=f"{SRES}/mechanism_table.csv",
-        png=fig(f"{SFIG}/mechanism_uv.png", "study_mechanism", "Device physics studies"),
+        png=fig(f"{SFIG}/mechanism_uv.png", "study_mechanism", "Device physics",
+                "Mechanism and profiles"),
     log:
         f"{LOGS}/studies/mechanism_table.log",
     threads: 1
@@ -85,7 +86,8 @@ rule study_profiles:
     output:
         h5=f"{SRES}/profiles.h5",
         json=f"{SRES}/profiles.json",
-        png=fig(f"{SFIG}/profiles.png", "study_profiles", "Device physics studies"),
+        png=fig(f"{SFIG}/profiles.png", "study_profiles", "Device physics",
+                "Mechanism and profiles"),
     params:
         studies=STUDIES,
     log:
@@ -149,7 +151,8 @@ rule study_sweep_uv:
         expand(f"{SRES}/sweep_uv/{{p}}.json", p=UV_SPACE.instance_patterns),
     output:
         csv=f"{SRES}/sweep_uv_intensity.csv",
-        png=fig(f"{SFIG}/sweep_uv_intensity.png", "study_sweep_uv", "Device physics studies"),
+        png=fig(f"{SFIG}/sweep_uv_intensity.png", "study_sweep_uv", "Device physics",
+                "Physics sweeps"),
     params:
         kind="uv_intensity",
     log:
@@ -169,7 +172,8 @@ rule study_sweep_trap:
         expand(f"{SRES}/sweep_trap/{{p}}.json", p=TRAP_SPACE.instance_patterns),
     output:
         csv=f"{SRES}/sweep_trap_scale.csv",
-        png=fig(f"{SFIG}/sweep_trap_scale.png", "study_sweep_trap", "Device physics studies"),
+        png=fig(f"{SFIG}/sweep_trap_scale.png", "study_sweep_trap", "Device physics",
+                "Physics sweeps"),
     params:
         kind="trap_scale",
     log:
@@ -210,7 +214,8 @@ rule study_paper_panels:
         mechanism=f"{SRES}/mechanism/nlem.h5",
     output:
         **{
-            p: fig(f"{SFIG}/{p}.png", f"study_{p}", "Device physics studies")
+            p: fig(f"{SFIG}/{p}.png", f"study_{p}", "Device physics",
+                   "Paper panels from physics")
             for p in PANELS
         },
     params:

@@ -120,7 +120,8 @@ rule sweep_summary:
         expand(f"{SWEEP_DIR}/{{point}}/fcn2.json", point=SWEEP_SPACE.instance_patterns),
     output:
         table=f"{SWEEP_DIR}/summary.csv",
-        heatmap=fig(f"{RES}/figures/sweep_heatmap.png", "sweep", "Material-to-accuracy sweep"),
+        heatmap=fig(f"{RES}/figures/sweep_heatmap.png", "sweep", "Material-to-accuracy sweep",
+                    "FCN-2 accuracy per material"),
     params:
         traps=SWEEP["trap_density_factors"],
         uvs=SWEEP["uv_intensities_mw_cm2"],

@@ -53,7 +53,7 @@ rule upenn_fig5:
     output:
         [f"{UPENN_DIR}/summary.json", f"{RES}/tables/upenn_fig5.csv",
          f"{RES}/tables/rows/upenn.json"]
-        + [fig(p, "fig5", "Fig. 5 UPENN vs Contrast Net") for p in UPENN_FIGS],
+        + [fig(p, "fig5", "Networks", "Fig. 5 UPENN vs Contrast Net") for p in UPENN_FIGS],
     params:
         run_dirs=expand(f"{UPENN_DIR}/{{variant}}", variant=UPENN_VARIANTS),
         fig_dir=lambda wildcards, output: os.path.dirname(output[3]),

@@ -51,8 +51,8 @@ rule usrnn_report:
     output:
         table=f"{USRNN_DIR}/report/table.csv",
         rows=f"{RES}/tables/rows/usrnn.json",
-        fig_bcde=fig(f"{RES}/figures/fig6_bcde.png", "fig6", "Fig. 6 USRNN"),
-        fig_f=fig(f"{RES}/figures/fig6f.png", "fig6", "Fig. 6 USRNN"),
+        fig_bcde=fig(f"{RES}/figures/fig6_bcde.png", "fig6", "Networks", "Fig. 6 USRNN"),
+        fig_f=fig(f"{RES}/figures/fig6f.png", "fig6", "Networks", "Fig. 6 USRNN"),
     params:
         usrnn=section("networks.usrnn"),
         scale=config["scale"],
