@@ -89,6 +89,12 @@ def _density_step(dln: np.ndarray) -> np.ndarray:
 MAX_DENSITY_RISE = float(np.log(1e8))
 
 
+#: Default :attr:`FV1D.density_floor`, m^-3: physically zero (one carrier in 1e30 m^3; a
+#: carrier at this density carries ~1e-60 A/m^2), yet within 125 thermal voltages of every
+#: density that matters, so Newton can always bring a carrier back when the bias needs it.
+DENSITY_FLOOR = 1e-30
+
+
 class NewtonFailure(Exception):
     """Internal: Newton did not converge (carries the worst unknown)."""
 
@@ -163,6 +169,15 @@ class FV1D:
         by Newton where it is absent at the node and both neighbours (:meth:`_absent`); 0
         solves every row."""
         self.qf_margin = np.inf
+        self.current_rtol = 1e-8
+        """Newton accepts an iterate only when, besides a small update, the continuity
+        residuals conserve the current to this fraction of the largest conduction current
+        (at least 1 A/m^2), or to their rounding floor (:meth:`_current_residual_ok`); 0
+        turns the residual test off."""
+        self.density_floor = DENSITY_FLOOR
+        """m^-3: Newton iterates keep every carrier density at or above this at each node (in
+        the node's denser adjacent material) by bounding its quasi-Fermi potential; 0 turns
+        the bound off. See :data:`DENSITY_FLOOR`."""
         self.log_density_step = False
         self.res_accept_dx = 1e-3
         """Quasi-Fermi potentials stay within the contact levels +- qf_margin (thermal
@@ -244,10 +259,12 @@ class FV1D:
         qf_hi = max(ca[1], cc[1]) + self.qf_margin
         z[1:nn:3] = np.clip(z[1:nn:3], qf_lo, qf_hi)
         z[2:nn:3] = np.clip(z[2:nn:3], qf_lo, qf_hi)
+        self._floor_densities(z)
         max_its = max_its or self.max_newton
         norm = np.inf
         worst = 0
-        for it in range(1, max_its + 1):
+        pending = False  # the last update met the update test: check the residual
+        for it in range(1, max_its + 2):
             F, (r, c, vals) = d.assemble(z, v, uv, c0, hist, coo=True)
             if not np.all(np.isfinite(F)):
                 raise NewtonFailure(int(np.argmax(~np.isfinite(F))), it, np.inf)
@@ -284,6 +301,12 @@ class FV1D:
                     c = np.concatenate([c[keep], fi])
                     vals = np.concatenate([vals[keep], np.ones(fi.size)])
                     F[fi] = 0.0
+            if pending:
+                if self._current_residual_ok(z, F, c0):
+                    return z
+                pending = False
+            if it > max_its:
+                break
             rmax = np.zeros(d.nvar)
             np.maximum.at(rmax, r, np.abs(vals))
             rmax[rmax == 0] = 1.0
@@ -306,6 +329,7 @@ class FV1D:
             z[0:nn:3] += du
             z[1:nn:3] = np.clip(z[1:nn:3] + du - step_n, qf_lo, qf_hi)
             z[2:nn:3] = np.clip(z[2:nn:3] + du + step_p, qf_lo, qf_hi)
+            self._floor_densities(z)
             if d.traps.size:
                 f = z[nn:]
                 fn = f + dz[nn:]
@@ -325,11 +349,78 @@ class FV1D:
             if self.debug_newton:
                 log.debug("newton it %d: |upd| %.3g at %s, res %.3g", it, norm, d.where(worst),
                           res_scaled)
-            # converged: small update, or (rounding-limited) tiny scaled residual
+            # converged: small update, or (rounding-limited) tiny scaled residual, and then
+            # (next iteration, before any further update) a conserved current
             if norm < tol or (norm < self.res_accept_dx and res_scaled < 1e-12):
-                return z
+                pending = True
         self.stats["newton_failures"] += 1
         raise NewtonFailure(worst, max_its, norm)
+
+    def _current_residual_ok(self, z: np.ndarray, F: np.ndarray, c0: float) -> bool:
+        """Whether the continuity residuals ``F`` of the state ``z`` conserve the current.
+
+        The difference of the terminal currents at the two contacts is ``q`` times the sum of
+        the continuity residuals of the interior nodes, so a small Newton update alone does
+        not make a conserved current: right after a bias edge (displacement currents of
+        1e3 A/m^2) an update of 1e-6 thermal voltages left contact currents 5e-5 apart,
+        depending on the path. Accepted when ``q (|F_n|_1 + |F_p|_1)`` is at most
+        :attr:`current_rtol` times the largest conduction current (at least 1 A/m^2), or
+        within the rounding floor of its terms (storage ``c0 N`` and the SG fluxes).
+        """
+        if self.current_rtol <= 0:
+            return True
+        d = self.dev
+        nn = 3 * d.N
+        jres = Q * (np.sum(np.abs(F[4:nn - 3:3])) + np.sum(np.abs(F[5:nn - 3:3])))
+        jn, jp = d.currents(z)
+        scale = max(float(np.max(np.abs(jn + jp))), 1.0)
+        if jres <= self.current_rtol * scale:
+            return True
+        S = d.storage(z)
+        eps = np.finfo(float).eps
+        rounding = (64 * eps * Q * c0 * float(np.sum(np.abs(S[:2 * d.N])))
+                    + 16 * float(np.sum(d.current_floor(z))))
+        return jres <= rounding
+
+    def _floor_densities(self, z: np.ndarray) -> None:
+        """Bound the quasi-Fermi potentials in place so that no carrier density falls below
+        :attr:`density_floor` at any node (in the denser of the node's two adjacent materials).
+
+        Where a density is negligible its quasi-Fermi potential is not determined by its
+        equation, and Newton's updates can carry it arbitrarily far (measured on the 10-pulse
+        run: electrons in the PVP 4e11 thermal voltages beyond the contact levels). The
+        density then underflows to exactly 0, and since a density can rise by at most 1e8x
+        per iteration, it can never come back when a later bias edge needs that carrier:
+        Newton fails at every step size, and whether a run reaches that state depends on the
+        last bits of rounding (the CPU's exp/log and BLAS kernels). The bound keeps every
+        density within reach (1e-30 m^-3 to 1e25 m^-3 is 125 thermal voltages, 7 iterations)
+        and changes no current that matters: a carrier at the floor carries ~1e-60 A/m^2.
+        """
+        if self.density_floor <= 0:
+            return
+        d = self.dev
+        nn = 3 * d.N
+        if getattr(self, "_floor_bounds", None) is None:
+            ln_nc = d.chi + np.log(d.Nc)  # per cell, scaled
+            ln_pv = d.chi + d.Eg - np.log(d.Nv)  # per cell, scaled
+            hi_n = np.full(d.N, -np.inf)
+            lo_p = np.full(d.N, np.inf)
+            hi_n[:-1] = ln_nc
+            hi_n[1:] = np.maximum(hi_n[1:], ln_nc)
+            lo_p[:-1] = ln_pv
+            lo_p[1:] = np.minimum(lo_p[1:], ln_pv)
+            ln_f = math.log(self.density_floor)
+            self._floor_bounds = (hi_n - ln_f, lo_p + ln_f, self.density_floor)
+        a_off, b_off, fl = self._floor_bounds
+        if fl != self.density_floor:
+            self._floor_bounds = None
+            self._floor_densities(z)
+            return
+        u = z[0:nn:3]
+        # n = Nc exp(u + chi - a) >= floor  <=>  a <= u + chi + ln Nc - ln floor
+        # p = Nv exp(b - u - chi - Eg) >= floor  <=>  b >= u + chi + Eg - ln Nv + ln floor
+        np.minimum(z[1:nn:3], u + a_off, out=z[1:nn:3])
+        np.maximum(z[2:nn:3], u + b_off, out=z[2:nn:3])
 
     def _robust_newton(self, z0: np.ndarray, v: float, uv: float, c0: float,
                        hist: np.ndarray) -> np.ndarray:
