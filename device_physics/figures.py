@@ -91,24 +91,77 @@ def fig2a_iv(h5: str | Path, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def fig2c_epsc_epsb(h5: str | Path, path: str | Path) -> Path:
-    """Fig. 2c analogue: current and EL under a pulse train, with NL and Pearson r."""
-    from device_physics.studies import trace_metrics
+def conduction_trace(a: Mapping[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """``(t, J, L, what)``: the conduction current of a trace [A/m2] with its light, without
+    the displacement spikes at the pulse edges: ``/trace/J_conduction`` when the file has it,
+    else the terminal current without the samples within
+    :data:`compact_model.metrics.SETTLE_S` after each rising and falling edge
+    (:func:`compact_model.metrics.drop_edge_transients`, the rule of the per-pulse peaks)."""
+    if "J_conduction" in a:
+        return (np.asarray(a["t"]), np.asarray(a["J_conduction"]), np.asarray(a["L"]),
+                "conduction current")
+    t, _, j, lum = M.drop_edge_transients(a["t"], a["V"], a["J"], a["L"], falling=True)
+    return t, j, lum, f"terminal current, {M.SETTLE_S * 1e3:g} ms after each edge left out"
+
+
+def fig2c_figure(h5: str | Path) -> Any:
+    """Fig. 2c analogue as a Figure: the EPSC (conduction current) and EPSB (EL) under a pulse
+    train with the per-pulse reads (end of each pulse), NL and Pearson r.
+
+    The current axis is set by the conduction current; the displacement spikes of the
+    terminal current at the pulse edges (orders of magnitude larger, and not what a
+    source-measure unit reads) are clipped, with their size in a note and the first edge's
+    spike in an inset.
+    """
+    from device_physics.studies import pulse_reads, trace_metrics
 
     a, pr, status = _load(h5)
     met = trace_metrics(a, pr)
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.plot(a["t"] * 1e3, _current(a) * J_UNIT, color="tab:blue", lw=0.9)
+    tc, jc, lc, what = conduction_trace(a)
+    rd = pulse_reads(a, pr)
+    ok = np.isfinite(rd["J"])
+    fig, ax = plt.subplots(figsize=(6.2, 3.9))
+    ax.plot(tc * 1e3, jc * J_UNIT, color="tab:blue", lw=0.9, label=f"EPSC ({what})")
+    ax.plot(rd["t"][ok] * 1e3, rd["J"][ok] * J_UNIT, "o", ms=3.5, mfc="none", color="tab:blue",
+            label="per-pulse read (end of pulse)")
+    lo, hi = float(min(jc.min(), 0.0)), float(jc.max())
+    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1e-12)
+    ax.set_ylim((lo - pad) * J_UNIT, (hi + pad) * J_UNIT)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("current density (mA/cm²)", color="tab:blue")
+    jt = np.asarray(a["J"])
+    out = (jt > hi + pad) | (jt < lo - pad)
+    if out.any():
+        ext = float(jt[np.argmax(np.abs(jt))])
+        ax.text(0.01, 0.99, f"displacement spikes at the pulse edges (up to {ext * J_UNIT:+.3g} "
+                "mA/cm²) clipped; inset: first edge, full scale", transform=ax.transAxes,
+                ha="left", va="top", fontsize=6, color="0.3")
+        w = pr.pulse_windows()
+        t0 = float(w[0][0]) if len(w) else float(a["t"][0])
+        m = (a["t"] >= t0) & (a["t"] <= t0 + 5 * M.SETTLE_S)
+        ins = ax.inset_axes([0.62, 0.08, 0.34, 0.32])
+        ins.plot((a["t"][m] - t0) * 1e3, jt[m] * J_UNIT, color="0.4", lw=0.8)
+        ins.set_xlabel("time after edge (ms)", fontsize=5)
+        ins.set_ylabel("J (mA/cm²)", fontsize=5)
+        ins.tick_params(labelsize=5)
     ax2 = ax.twinx()
-    ax2.plot(a["t"] * 1e3, a["L"] * L_UNIT, color="tab:red", lw=0.9, alpha=0.8)
+    ax2.plot(tc * 1e3, lc * L_UNIT, color="tab:red", lw=0.9, alpha=0.8, label="EPSB (EL)")
+    ax2.plot(rd["t"][ok] * 1e3, rd["L"][ok] * L_UNIT, "s", ms=3.5, mfc="none", color="tab:red")
     ax2.set_ylabel("EL photon flux (photons/(s cm²))", color="tab:red")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="center left", framealpha=0.7)
     ax.set_title(f"physics EPSC/EPSB ({pr.name}): NL_I = {met.get('NL_J', np.nan):.2f}, "
                  f"NL_L = {met.get('NL_L', np.nan):.2f}, r = {met.get('pearson', np.nan):.4f}"
                  f"{_status_note(status)}", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def fig2c_epsc_epsb(h5: str | Path, path: str | Path) -> Path:
+    """Fig. 2c analogue written to ``path`` (:func:`fig2c_figure`)."""
+    return _save(fig2c_figure(h5), path)
 
 
 def _train_reads(h5: str | Path) -> tuple[np.ndarray, np.ndarray, str, str]:
