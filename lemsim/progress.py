@@ -83,16 +83,16 @@ class Progress:
 
     def _line(self, final: bool = False) -> str:
         done = f"{self.value:.4g}"
+        frac = ""
         if self.total:
             done += f" / {self.total:.4g}"
-            frac = f" ({100.0 * self.value / self.total:.0f} %)" if self.total else ""
-        else:
-            frac = ""
+            frac = f" ({100.0 * self.value / self.total:.0f} %)"
         extra = "".join(f", {k} {v:.4g}" if isinstance(v, float) else f", {k} {v}"
                         for k, v in self.info.items())
         wall = time.perf_counter() - self.t0
-        return (f"{self.desc}: {'done, ' if final else ''}{done}{' ' + self.unit if self.unit else ''}"
-                f"{frac}{extra}, {wall:.1f} s wall")
+        unit = f" {self.unit}" if self.unit else ""
+        return (f"{self.desc}: {'done, ' if final else ''}{done}{unit}{frac}{extra}, "
+                f"{wall:.1f} s wall")
 
     def set(self, value: float, **info: Any) -> None:
         """Progress reached ``value`` (absolute: simulated time, epoch); ``info`` (loss,
