@@ -45,20 +45,20 @@ class Progress:
         unit: Unit of ``total`` for the lines.
         log: Logger of the lines (default: this module's).
         every: Also log every ``every`` updates (0: by wall time only).
-        interval_s: Wall time between two log lines [s].
+        interval_s: Wall time between two log lines [s] (default :data:`LOG_INTERVAL_S`).
         enabled: False: silent (no bar, no lines).
         bar: True/False forces the tqdm bar on/off (default: on a terminal only).
     """
 
     def __init__(self, total: float | None, desc: str, unit: str = "", log: Any = None,
-                 every: int = 0, interval_s: float = LOG_INTERVAL_S, enabled: bool = True,
+                 every: int = 0, interval_s: float | None = None, enabled: bool = True,
                  bar: bool | None = None) -> None:
         self.total = total
         self.desc = desc
         self.unit = unit
         self.log = log or logging.getLogger(__name__)
         self.every = int(every)
-        self.interval_s = float(interval_s)
+        self.interval_s = float(LOG_INTERVAL_S if interval_s is None else interval_s)
         self.enabled = enabled
         self.value = 0.0
         self.updates = 0
