@@ -152,9 +152,13 @@ def fig2c_figure(h5: str | Path) -> Any:
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="center left", framealpha=0.7)
-    ax.set_title(f"physics EPSC/EPSB ({pr.name}): NL_I = {met.get('NL_J', np.nan):.2f}, "
-                 f"NL_L = {met.get('NL_L', np.nan):.2f}, r = {met.get('pearson', np.nan):.4f}"
-                 f"{_status_note(status)}", fontsize=8)
+    def num(key: str, fmt: str) -> str:
+        v = met.get(key, np.nan)
+        return format(v, fmt) if np.isfinite(v) else "n/a"
+
+    ax.set_title(f"physics EPSC/EPSB ({pr.name}): NL_I = {num('NL_J', '.2f')}, "
+                 f"NL_L = {num('NL_L', '.2f')}, r = {num('pearson', '.4f')}"
+                 f"{_status_note(status)}", fontsize=8, pad=12)
     fig.tight_layout()
     return fig
 
