@@ -190,7 +190,7 @@ class Measurement:
         return i, np.asarray(lum, dtype=np.float64)
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     """Comment lines, then the rows of the CSV (header included if any)."""
     if not path.is_file():
         raise MeasurementFileError(f"{path}: no such measurement file")
@@ -206,7 +206,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
     rows = [r for r in rows if any(r)]
     if not rows:
         raise MeasurementFileError(f"{path}: no data rows")
-    return comments, rows, [r[0] for r in rows[:1]]
+    return comments, rows
 
 
 def _is_number(cell: str) -> bool:
@@ -254,7 +254,7 @@ def read_measurement(path: str | Path, protocol: Mapping[str, float] | None = No
     """
     path = Path(path)
     protocol = dict(protocol or {})
-    _, rows, _ = _read_rows(path)
+    _, rows = _read_rows(path)
     header = rows[0]
     has_header = not all(_is_number(c) for c in header if c)
     if not has_header:
