@@ -212,17 +212,25 @@ def fig2f_gains(h5: str | Path, path: str | Path) -> Path:
         return _empty(path, "Fig. 2f (gains)", f"{name}: fewer than 2 complete pulses")
     n = np.arange(1, j.size + 1)
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    ax.plot(n, j / j[0], color="tab:blue", label="current (physics)")
+    ax.plot(n, j / j[0], "o-", ms=3, color="tab:blue", label="current (physics)")
     if lum[0] > 0:
-        ax.plot(n, lum / lum[0], color="tab:red", label="light (physics)")
-    ax.plot(list(PAPER["gain_J"]), list(PAPER["gain_J"].values()), "s", color="tab:blue",
-            mfc="none", label="current (paper)")
-    ax.plot(list(PAPER["gain_L"]), list(PAPER["gain_L"].values()), "o", color="tab:red",
-            mfc="none", label="light (paper)")
+        ax.plot(n, lum / lum[0], "s-", ms=3, color="tab:red", label="light (physics)")
+    # the paper's points only where the train reaches them: a 5-pulse train drawn to N = 50
+    # would squeeze the physics into a flat line at the left edge
+    shown = [k for k in PAPER["gain_J"] if k <= j.size]
+    ax.plot(shown, [PAPER["gain_J"][k] for k in shown], "s", color="tab:blue", mfc="none",
+            ms=7, label="current (paper)" if shown else None)
+    ax.plot(shown, [PAPER["gain_L"][k] for k in shown], "o", color="tab:red", mfc="none",
+            ms=7, label="light (paper)" if shown else None)
+    missing = [k for k in PAPER["gain_J"] if k > j.size]
+    if missing:
+        ax.text(0.02, 0.98, "paper (beyond this train): " + ", ".join(
+            f"N = {k}: current {PAPER['gain_J'][k]}, light {PAPER['gain_L'][k]}"
+            for k in missing), transform=ax.transAxes, ha="left", va="top", fontsize=6)
     ax.set_xlabel("pulse number N")
     ax.set_ylabel("gain A_N / A_1 (1)")
-    ax.legend(fontsize=7)
-    ax.set_title(f"physics gains ({name}){_status_note(status)}", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"physics gains ({name}){_status_note(status)}", fontsize=8, pad=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -357,9 +365,12 @@ def figS15_S16(decay_h5: str | Path | None, uv_h5: str | Path | None,
         if np.isfinite(tl):
             ax.axvline(tl, color="tab:purple", ls="--", lw=0.8)
         ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_xlim(0.0, float(tt[-1]) * 1.05)  # no negative times on the symlog axis
         ax.set_xlabel("time (s)")
         ax.set_ylabel("trapped-charge gain left (%)")
-        ax.set_title(f"{lab}: {lost * 100:.2f} % lost at {tl:.3g} s "
+        when = (f"at {tl:.3g} s" if np.isfinite(tl)
+                else f"not reached in this {tt[-1]:.3g} s trace")
+        ax.set_title(f"{lab}: {lost * 100:.2f} % lost {when} "
                      f"(paper {PAPER[key]} s){_status_note(status)}", fontsize=7)
     fig.tight_layout()
     return _save(fig, path)
