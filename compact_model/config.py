@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lemsim.configtools import param
+from lemsim.configtools import ConfigError, param
 
 
 @dataclass
 class CompactConfig:
     """Compact N-LEM model: which preset or fit, levels and variability."""
 
-    source: str = param("physics", choices=("physics", "paper"))
+    source: str = param("physics", choices=("physics", "paper", "measured"))
     """Where parameters come from: ``physics`` fits the device traces (falls back to the
     ``paper`` preset when the physics stage is disabled), ``paper`` uses the preset fitted to the
-    paper's numbers."""
+    paper's numbers, ``measured`` fits the measurement files of ``measured``."""
+    measured: list[str] = param(default_factory=list)
+    """Measurement CSV files of one device fitted when ``source`` is ``measured`` (paths
+    relative to the repository root; each with its ``<stem>.meta.yaml`` beside it, formats in
+    :mod:`compact_model.measured`); e.g. ``[examples/data/nlem_measured_synthetic.csv]``."""
     levels_per_sign: int = param(15, lo=2, hi=1024)
     """Programmable conductance levels per sign of a differential pair (paper: 15)."""
     d2d_sigma: float = param(0.02, lo=0.0, hi=1.0)
@@ -37,3 +41,9 @@ class CompactConfig:
     """Function-evaluation cap of the least-squares fit to the physics traces."""
     v_read: float = param(4.0, lo=0.1, hi=8.0)
     """Read voltage of the level table and the conductances [V] (paper Fig. 2h: 4 V)."""
+
+    def __post_init__(self) -> None:
+        if self.source == "measured" and not self.measured:
+            raise ConfigError(["compact.measured: empty, but compact.source is 'measured': "
+                               "list the measurement files to fit, e.g. compact.measured: "
+                               "[examples/data/nlem_measured_synthetic.csv]"])

@@ -154,8 +154,9 @@ def _metrics_panel(ax, doc: dict) -> None:
                   "tab:green" if abs(r) <= 100 * agree["tolerance"] else "tab:red"
                   for k, r in zip(keys, rel, strict=True)]
         labels = [_d_label(k) + (" [not fitted: UV]" if k in excluded else "") for k in keys]
-        ax.set_xlabel("compact / physics - 1 (%)")
-        ax.set_title(f"{doc['name']}: compact vs physics, {len(diffs)} fitted metrics (worst "
+        ref = doc.get("fitted_to", "physics")
+        ax.set_xlabel(f"compact / {ref} - 1 (%)")
+        ax.set_title(f"{doc['name']}: compact vs {ref}, {len(diffs)} fitted metrics (worst "
                      f"{100 * max((abs(d) for d in diffs.values()), default=0):.1f} %)",
                      fontsize=9)
     else:
@@ -180,20 +181,22 @@ def _metrics_panel(ax, doc: dict) -> None:
     ax.legend(fontsize=7)
 
 
-def _trace_panel(ax, tr, p, rms: float | None, skip: dict | None) -> None:
-    """Per-pulse peak current [mA] and light [photons/s] of one protocol: physics (markers,
-    edge spike left out) vs the compact replay of the same waveform (lines)."""
+def _trace_panel(ax, tr, p, rms: float | None, skip: dict | None, ref: str = "physics"
+                 ) -> None:
+    """Per-pulse peak current [mA] and light [photons/s] of one protocol: physics or
+    measurement (``ref``; markers, edge spike left out) vs the compact replay of the same
+    waveform (lines)."""
     from compact_model import fit
 
     _, i_m, l_m = fit.replay(p, tr.t, tr.V, tr.uv)
-    a_p, b_p, t_p = metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I, tr.L))
-    a_m, b_m, t_m = metrics.pulse_peaks(tr.t, tr.V, i_m, l_m)
-    ax.plot(t_p, a_p * 1e3, "o", mfc="none", ms=4, color="tab:blue", label="I physics")
+    a_p, b_p, t_p = fit.trace_peaks(tr)
+    a_m, b_m, t_m = fit.trace_peaks(tr, i_m, l_m)
+    ax.plot(t_p, a_p * 1e3, "o", mfc="none", ms=4, color="tab:blue", label=f"I {ref}")
     ax.plot(t_m, a_m * 1e3, "-", lw=1.2, color="tab:blue", label="I compact")
     ax.set_ylabel("peak current per pulse (mA)", color="tab:blue")
     ax.set_xlabel("pulse time (s)")
     ax2 = ax.twinx()
-    ax2.plot(t_p, b_p, "s", mfc="none", ms=4, color="tab:red", label="L physics")
+    ax2.plot(t_p, b_p, "s", mfc="none", ms=4, color="tab:red", label=f"L {ref}")
     ax2.plot(t_m, b_m, "--", lw=1.2, color="tab:red", label="L compact")
     ax2.set_ylabel("peak EL photon flux per pulse (photons/s)", color="tab:red")
     if skip:
@@ -241,7 +244,7 @@ def _rest_panel(ax, tr, p) -> bool:
 
 
 def fit_report(nlem_json: str | Path, path: str | Path,
-               trace_paths: Sequence[str | Path] = ()) -> Path:
+               trace_paths: Sequence[str | Path] = (), traces: Sequence = ()) -> Path:
     """Fit report.
 
     First panel: for a physics fit, compact/physics of every fitted D3-D11 metric per protocol
@@ -252,14 +255,20 @@ def fit_report(nlem_json: str | Path, path: str | Path,
     and a dark rest, its relaxation (physics Q/Q0 vs compact w/w0, D10 marked); for a physics
     fit a last panel gives the compact model's paper metrics next to the paper (it is not
     fitted to them).
+
+    Args:
+        nlem_json: The fitted model.
+        path: Output PNG.
+        trace_paths: Physics HDF5 traces the model was fitted to.
+        traces: Already-read :class:`~compact_model.fit.DeviceTrace` objects (a measurement,
+            :mod:`compact_model.measured`), drawn after those of ``trace_paths``.
     """
     from compact_model import fit, load
 
     doc = json.loads(Path(nlem_json).read_text(encoding="utf-8"))
-    traces = []
-    if trace_paths:
-        m = load(str(nlem_json))
-        traces = [t for t in fit.read_traces(trace_paths, m.params.area) if t.complete]
+    m = load(str(nlem_json))
+    traces = ([t for t in fit.read_traces(trace_paths, m.params.area) if t.complete]
+              if trace_paths else []) + list(traces)
     physics = bool(doc.get("physics_agreement"))
     rests = [t for t in traces if t.Q is not None and fit.rest_decay(m.params, t) is not None]
     n = 1 + len(traces) + len(rests) + (1 if physics else 0)
@@ -273,7 +282,8 @@ def fit_report(nlem_json: str | Path, path: str | Path,
     skips = res.get("uv_not_fitted", {}) or {}
     for ax, tr in zip(flat[1:], traces, strict=False):
         try:
-            _trace_panel(ax, tr, m.params, rms.get(tr.name), skips.get(tr.name))
+            _trace_panel(ax, tr, m.params, rms.get(tr.name), skips.get(tr.name),
+                         doc.get("fitted_to", "physics"))
         except ValueError as err:  # a trace without pulses
             ax.set_title(f"{tr.name}: {err}", fontsize=7)
             ax.axis("off")
@@ -285,7 +295,8 @@ def fit_report(nlem_json: str | Path, path: str | Path,
         ax = flat[k]
         k += 1
         _metrics_panel(ax, {**doc, "physics_agreement": None})
-        ax.set_title("compact (fitted to the physics) vs paper", fontsize=9)
+        ax.set_title(f"compact (fitted to the {doc.get('fitted_to', 'physics')}) vs paper",
+                     fontsize=9)
     for ax in flat[k:]:
         ax.axis("off")
     fig.tight_layout()

@@ -183,6 +183,11 @@ class DeviceTrace:
     status: str = "complete"
     fit_end: float = float("inf")
     Q: np.ndarray | None = None
+    measured: np.ndarray | None = None
+    """Boolean mask of the samples whose ``I`` (and ``L``) were measured (None: all). A
+    pulse-number/conductance table becomes a waveform whose reads are the only measured
+    samples; the fit and the metrics then use those samples (one read each) instead of the
+    per-pulse peaks."""
 
     @property
     def complete(self) -> bool:
@@ -376,6 +381,8 @@ def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace], excluded: boo
         _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv, sample_ends_only=True)
         on = (sv > p.v_bi) & ((tr.t[ends] > tr.fit_end) if excluded else
                               (tr.t[ends] <= tr.fit_end))
+        if tr.measured is not None:
+            on &= tr.measured[ends]
         i_p, l_p = tr.I[ends], tr.L[ends]
         ri = np.log(np.maximum(i_m[on], 1e-30) / np.maximum(i_p[on], 1e-30))
         lon = on & (l_p > 1e-6 * max(float(np.max(tr.L)), 1e-30))
@@ -386,6 +393,25 @@ def _trace_residuals(p: NLEMParams, traces: Sequence[DeviceTrace], excluded: boo
             rq = np.log(np.maximum(dec[2], 1e-30) / np.maximum(dec[1], 1e-30))
         out[tr.name] = np.concatenate([ri, rl, rq])
     return out
+
+
+def trace_peaks(tr: DeviceTrace, i: np.ndarray | None = None, lum: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pulse reads of a trace: ``(A_k, B_k, t_k)``.
+
+    Physics or measured time series: the per-pulse peaks of ``I``/``L`` without the
+    displacement spike after each edge (:func:`compact_model.metrics.drop_edge_transients`).
+    A trace with a ``measured`` mask (a conductance table): the measured samples, one read
+    each. ``i``, ``lum``: a compact replay of the trace's waveform to read the same way
+    instead of the trace's own ``I``, ``L`` (no edge spike to drop).
+    """
+    if tr.measured is not None:
+        m = tr.measured
+        ii, ll = (tr.I, tr.L) if i is None else (i, lum)
+        return np.asarray(ii)[m], np.asarray(ll)[m], tr.t[m]
+    if i is None:
+        return metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I, tr.L))
+    return metrics.pulse_peaks(tr.t, tr.V, i, lum)
 
 
 #: Relative drop of the per-pulse peaks that counts as depression in :func:`check_followable`
@@ -414,7 +440,7 @@ def check_followable(traces: Sequence[DeviceTrace], tol: float = DEPRESSION_TOL)
             problems.append(f"{tr.name}: non-finite samples in {bad}")
             continue
         try:
-            a, b, _ = metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I, tr.L))
+            a, b, _ = trace_peaks(tr)
         except ValueError as err:
             problems.append(f"{tr.name}: {err}")
             continue
@@ -444,6 +470,8 @@ def _scaled_start(p: NLEMParams, traces: Sequence[DeviceTrace]) -> NLEMParams:
         sv, _, _, ends = segments_of(tr.t, tr.V, tr.uv)
         _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv, sample_ends_only=True)
         on = (sv > p.v_bi) & (tr.t[ends] <= tr.fit_end)
+        if tr.measured is not None:
+            on &= tr.measured[ends]
         i_p, l_p = tr.I[ends][on], tr.L[ends][on]
         ok = (i_p > 0) & (i_m[on] > 0)
         ri.append(np.log(i_p[ok] / i_m[on][ok]))
@@ -480,8 +508,7 @@ def supply_limited_start(p: NLEMParams, traces: Sequence[DeviceTrace]) -> NLEMPa
     for tr in traces:
         if tr.name.startswith("pulses"):
             try:
-                a, _, _ = metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I,
-                                                                            tr.L))
+                a, _, _ = trace_peaks(tr)
             except ValueError:
                 continue
             if len(a) >= 3 and a[0] > 0 and (best is None or len(a) > len(best[1])):
@@ -520,7 +547,7 @@ def uv_behaviour(tr: DeviceTrace) -> dict[str, Any] | None:
         return None
     t_on = float(tr.t[on[0] - 1]) if on[0] > 0 else float(tr.t[0])
     try:
-        a, _, tk = metrics.pulse_peaks(*metrics.drop_edge_transients(tr.t, tr.V, tr.I, tr.L))
+        a, _, tk = trace_peaks(tr)
     except ValueError:
         return {"uv_onset_s": t_on, "read_before": None, "read_after": None, "erases": None}
     before, after = a[tk <= t_on], a[tk > t_on]
@@ -599,6 +626,7 @@ def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
         if best is None or r.cost < best[1].cost:
             best = (label, r, fnames, fitted)
     label, r, fnames, p = best
+    ln_sigma = ln_uncertainty(r.jac, r.fun, fnames)
     lo = np.log([free[k][0] for k in fnames])
     hi = np.log([free[k][1] for k in fnames])
     names = fnames
@@ -618,7 +646,26 @@ def fit_physics(traces: Sequence[DeviceTrace], base: NLEMParams | None = None,
              at_bound or "none")
     return p, {"cost": float(r.cost), "rms_ln_residual": per, "protocols": list(per),
                "nfev": int(r.nfev), "status": str(r.message), "at_bounds": at_bound,
-               "start": label, "uv_not_fitted": uv_skip, "metric_polish": polish}
+               "start": label, "uv_not_fitted": uv_skip, "metric_polish": polish,
+               "ln_sigma": ln_sigma}
+
+
+def ln_uncertainty(jac: np.ndarray, fun: np.ndarray, names: Sequence[str]
+                   ) -> dict[str, float]:
+    """1-sigma uncertainty of each fitted parameter in ln units, from the Jacobian of the
+    residuals at the optimum (Gauss-Newton covariance ``s^2 (J^T J)^-1``, ``s^2`` the residual
+    variance): how well the data constrain it. A direction the data do not see (``J^T J``
+    singular) gets a huge value, not zero: a tiny ridge (1e-10 of the mean diagonal) keeps the
+    inverse finite instead of a pseudo-inverse dropping that direction."""
+    j = np.asarray(jac, dtype=np.float64)
+    n = len(names)
+    if j.ndim != 2 or j.shape[1] != n or n == 0:
+        return {}
+    jtj = j.T @ j
+    ridge = 1e-10 * max(float(np.trace(jtj)) / n, 1e-300)
+    s2 = float(np.sum(np.asarray(fun) ** 2)) / max(j.shape[0] - n, 1)
+    cov = np.linalg.inv(jtj + ridge * np.eye(n)) * s2
+    return {k: float(np.sqrt(max(cov[i, i], 0.0))) for i, k in enumerate(names)}
 
 
 #: Parameters :func:`polish_metrics` moves (the shape of the trains and of the relaxation;
@@ -682,17 +729,20 @@ def polish_metrics(p: NLEMParams, traces: Sequence[DeviceTrace],
                                 "kept": bool(kept), "nfev": int(r.nfev)}
 
 
-def _train_metrics(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Gains at 10/30/50 pulses and NL/Pearson over the first 10 of a pulse train's peaks."""
+def _train_metrics(a: np.ndarray, b: np.ndarray | None) -> dict[str, float]:
+    """Gains at 10/30/50 pulses and NL/Pearson over the first 10 of a pulse train's peaks
+    (``b`` None: no light, current metrics only)."""
     out: dict[str, float] = {}
     for n in (10, 30, 50):
         if len(a) >= n:
             out[f"gain_current_{n}"] = metrics.gain(a[:n])
-            out[f"gain_light_{n}"] = metrics.gain(b[:n])
+            if b is not None:
+                out[f"gain_light_{n}"] = metrics.gain(b[:n])
     if len(a) >= 10:
-        out.update(nl_current_10=metrics.nonlinearity(a[:10]),
-                   nl_light_10=metrics.nonlinearity(b[:10]),
-                   pearson_10=metrics.pearson(a[:10], b[:10]))
+        out["nl_current_10"] = metrics.nonlinearity(a[:10])
+        if b is not None:
+            out.update(nl_light_10=metrics.nonlinearity(b[:10]),
+                       pearson_10=metrics.pearson(a[:10], b[:10]))
     return out
 
 
@@ -709,18 +759,26 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
     * anything else: the number of pulses only.
     """
     a, b, _ = metrics.pulse_peaks(t, v, i, lum)
+    return peak_metrics(name, a, b)
+
+
+def peak_metrics(name: str, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """The metrics of :func:`protocol_metrics` from per-pulse reads ``a`` (current) and ``b``
+    (light) of protocol ``name``."""
     out: dict[str, float] = {"n_pulses": float(len(a))}
+    lit = b if bool(np.any(np.asarray(b) > 0)) else None  # a measurement without light
     if name.startswith("pulses") and len(a) >= 3:
-        out.update(nl_current=metrics.nonlinearity(a), nl_light=metrics.nonlinearity(b),
-                   pearson=metrics.pearson(a, b), gain_current=metrics.gain(a),
-                   gain_light=metrics.gain(b))
-        out.update(_train_metrics(a, b))
+        out.update(nl_current=metrics.nonlinearity(a), gain_current=metrics.gain(a))
+        if lit is not None:
+            out.update(nl_light=metrics.nonlinearity(b), pearson=metrics.pearson(a, b),
+                       gain_light=metrics.gain(b))
+        out.update(_train_metrics(a, lit))
     elif name.startswith("ppf") and len(a) >= 2:
         out["ppf_index"] = float(metrics.ppf_index(a[0], a[1]))
     elif name in ("decay", "uv_reset", "full") and len(a) >= 3:
         span = a[-2] - a[0]
         out["gain_lost_at_probe"] = float((a[-2] - a[-1]) / span) if span != 0 else float("nan")
-        out.update(_train_metrics(a[:-1], b[:-1]))
+        out.update(_train_metrics(a[:-1], None if lit is None else b[:-1]))
     return out
 
 
@@ -765,9 +823,8 @@ def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, An
     for tr in traces:
         _, i_m, l_m = replay(p, tr.t, tr.V, tr.uv)
         try:
-            phys = protocol_metrics(tr.name, *metrics.drop_edge_transients(
-                tr.t, tr.V, tr.I, tr.L))
-            comp = protocol_metrics(tr.name, tr.t, tr.V, i_m, l_m)
+            phys = peak_metrics(tr.name, *trace_peaks(tr)[:2])
+            comp = peak_metrics(tr.name, *trace_peaks(tr, i_m, l_m)[:2])
         except ValueError as err:  # e.g. a protocol without pulses
             out[tr.name] = {"error": str(err)}
             continue
@@ -854,10 +911,16 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
 def run_fit_compact(out_json: str | Path, out_report: str | Path,
                     trace_paths: Sequence[str | Path], cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Rule ``fit_compact``: :func:`build_nlem` from the ``compact`` config section, then the
-    fit-report figure."""
+    fit-report figure; with ``source: measured``, :func:`compact_model.measured.fit_measured`
+    of the files of ``measured`` instead."""
     from compact_model.figures import fit_report
 
     var = Variability(d2d=cfg["d2d_sigma"], c2c=cfg["c2c_sigma"], read=cfg["read_noise"])
+    if cfg.get("source") == "measured":
+        from compact_model.measured import fit_measured
+
+        return fit_measured(list(cfg["measured"]), out=out_json, report=out_report,
+                            max_nfev=cfg["fit_max_nfev"], variability=var, config=dict(cfg))
     doc = build_nlem(out_json, trace_paths, preset=cfg["preset"], max_nfev=cfg["fit_max_nfev"],
                      config=dict(cfg), variability=var)
     fit_report(out_json, out_report, trace_paths)

@@ -92,13 +92,15 @@ def pulse_peaks(t, v, i, light=None, v_threshold: float | None = None
 SETTLE_S = 1e-3
 
 
-def drop_edge_transients(t, v, i, lum, settle: float = SETTLE_S
+def drop_edge_transients(t, v, i, lum, settle: float = SETTLE_S, falling: bool = False
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The trace without the samples less than ``settle`` [s] after each rising voltage edge.
 
     The edge is at the last sample before the voltage rises (the input on
     ``(t[k-1], t[k]]`` is ``V[k]``); the last sample of every pulse is always kept, so a
-    coarsely sampled trace (one sample per pulse) keeps all its pulses.
+    coarsely sampled trace (one sample per pulse) keeps all its pulses. ``falling``: also
+    drop the samples within ``settle`` after each falling edge (the discharge spike; for
+    plots of the conduction current, the per-pulse peaks do not need it).
     """
     t, v, i, lum = (_arr(n, a) for n, a in (("t", t), ("V", v), ("I", i), ("L", lum)))
     if not (len(t) == len(v) == len(i) == len(lum)):
@@ -109,7 +111,7 @@ def drop_edge_transients(t, v, i, lum, settle: float = SETTLE_S
     on = v > 0.5 * v.max()
     step = np.diff(on.astype(np.int8))
     keep = np.ones(len(t), dtype=bool)
-    for t0 in t[np.flatnonzero(step == 1)]:
+    for t0 in t[np.flatnonzero((step == 1) | ((step == -1) & falling))]:
         keep &= ~((t > t0) & (t < t0 + settle))
     keep[np.flatnonzero(step == -1)] = True  # last sample of each pulse
     if on[-1]:

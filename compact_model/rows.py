@@ -80,6 +80,12 @@ def target_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     stage = f"compact_model ({name} preset)" if preset else "compact_model (physics fit)"
     caveat = ("PRESET FITTED TO THE PAPER'S NUMBERS (consistency check of the model, not a "
               "prediction); " if preset else "")
+    meas = doc.get("measured")
+    if meas:  # fitted to a measured device: say where the unconstrained parameters came from
+        stage = "compact_model (measured fit)"
+        origin = sorted(set((meas.get("not_constrained") or {}).values()))
+        caveat = (f"FITTED TO MEASUREMENT {', '.join(meas['files'])} (parameters it does not "
+                  f"constrain: {'; '.join(origin) or 'none'}); ")
     phys = {r["metric"]: r for r in physics_table(doc)}
     rows = []
     for rid, key, unit, what in _ROWS:

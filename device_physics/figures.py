@@ -91,24 +91,81 @@ def fig2a_iv(h5: str | Path, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def fig2c_epsc_epsb(h5: str | Path, path: str | Path) -> Path:
-    """Fig. 2c analogue: current and EL under a pulse train, with NL and Pearson r."""
-    from device_physics.studies import trace_metrics
+def conduction_trace(a: Mapping[str, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """``(t, J, L, what)``: the conduction current of a trace [A/m2] with its light, without
+    the displacement spikes at the pulse edges: ``/trace/J_conduction`` when the file has it,
+    else the terminal current without the samples within
+    :data:`compact_model.metrics.SETTLE_S` after each rising and falling edge
+    (:func:`compact_model.metrics.drop_edge_transients`, the rule of the per-pulse peaks)."""
+    if "J_conduction" in a:
+        return (np.asarray(a["t"]), np.asarray(a["J_conduction"]), np.asarray(a["L"]),
+                "conduction current")
+    t, _, j, lum = M.drop_edge_transients(a["t"], a["V"], a["J"], a["L"], falling=True)
+    return t, j, lum, f"terminal current, {M.SETTLE_S * 1e3:g} ms after each edge left out"
+
+
+def fig2c_figure(h5: str | Path) -> Any:
+    """Fig. 2c analogue as a Figure: the EPSC (conduction current) and EPSB (EL) under a pulse
+    train with the per-pulse reads (end of each pulse), NL and Pearson r.
+
+    The current axis is set by the conduction current; the displacement spikes of the
+    terminal current at the pulse edges (orders of magnitude larger, and not what a
+    source-measure unit reads) are clipped, with their size in a note and the first edge's
+    spike in an inset.
+    """
+    from device_physics.studies import pulse_reads, trace_metrics
 
     a, pr, status = _load(h5)
     met = trace_metrics(a, pr)
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.plot(a["t"] * 1e3, _current(a) * J_UNIT, color="tab:blue", lw=0.9)
+    tc, jc, lc, what = conduction_trace(a)
+    rd = pulse_reads(a, pr)
+    ok = np.isfinite(rd["J"])
+    fig, ax = plt.subplots(figsize=(6.2, 3.9))
+    ax.plot(tc * 1e3, jc * J_UNIT, color="tab:blue", lw=0.9, label=f"EPSC ({what})")
+    ax.plot(rd["t"][ok] * 1e3, rd["J"][ok] * J_UNIT, "o", ms=3.5, mfc="none", color="tab:blue",
+            label="per-pulse read (end of pulse)")
+    lo, hi = float(min(jc.min(), 0.0)), float(jc.max())
+    pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1e-12)
+    ax.set_ylim((lo - pad) * J_UNIT, (hi + pad) * J_UNIT)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("current density (mA/cm²)", color="tab:blue")
+    jt = np.asarray(a["J"])
+    out = (jt > hi + pad) | (jt < lo - pad)
+    if out.any():
+        ext = float(jt[np.argmax(np.abs(jt))])
+        ax.text(0.01, 0.99, f"displacement spikes at the pulse edges (up to {ext * J_UNIT:+.3g} "
+                "mA/cm²) clipped; inset: first edge, full scale", transform=ax.transAxes,
+                ha="left", va="top", fontsize=6, color="0.3")
+        w = pr.pulse_windows()
+        t0 = float(w[0][0]) if len(w) else float(a["t"][0])
+        m = (a["t"] >= t0) & (a["t"] <= t0 + 5 * M.SETTLE_S)
+        ins = ax.inset_axes([0.62, 0.08, 0.34, 0.32])
+        ins.plot((a["t"][m] - t0) * 1e3, jt[m] * J_UNIT, color="0.4", lw=0.8)
+        ins.set_xlabel("time after edge (ms)", fontsize=5)
+        ins.set_ylabel("J (mA/cm²)", fontsize=5)
+        ins.tick_params(labelsize=5)
     ax2 = ax.twinx()
-    ax2.plot(a["t"] * 1e3, a["L"] * L_UNIT, color="tab:red", lw=0.9, alpha=0.8)
+    ax2.plot(tc * 1e3, lc * L_UNIT, color="tab:red", lw=0.9, alpha=0.8, label="EPSB (EL)")
+    ax2.plot(rd["t"][ok] * 1e3, rd["L"][ok] * L_UNIT, "s", ms=3.5, mfc="none", color="tab:red")
     ax2.set_ylabel("EL photon flux (photons/(s cm²))", color="tab:red")
-    ax.set_title(f"physics EPSC/EPSB ({pr.name}): NL_I = {met.get('NL_J', np.nan):.2f}, "
-                 f"NL_L = {met.get('NL_L', np.nan):.2f}, r = {met.get('pearson', np.nan):.4f}"
-                 f"{_status_note(status)}", fontsize=8)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="center left", framealpha=0.7)
+    def num(key: str, fmt: str) -> str:
+        v = met.get(key, np.nan)
+        return format(v, fmt) if np.isfinite(v) else "n/a"
+
+    ax.set_title(f"physics EPSC/EPSB ({pr.name}): NL_I = {num('NL_J', '.2f')}, "
+                 f"NL_L = {num('NL_L', '.2f')}, r = {num('pearson', '.4f')}"
+                 f"{_status_note(status)}", fontsize=8, pad=12)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def fig2c_epsc_epsb(h5: str | Path, path: str | Path) -> Path:
+    """Fig. 2c analogue written to ``path`` (:func:`fig2c_figure`)."""
+    return _save(fig2c_figure(h5), path)
 
 
 def _train_reads(h5: str | Path) -> tuple[np.ndarray, np.ndarray, str, str]:
@@ -155,17 +212,25 @@ def fig2f_gains(h5: str | Path, path: str | Path) -> Path:
         return _empty(path, "Fig. 2f (gains)", f"{name}: fewer than 2 complete pulses")
     n = np.arange(1, j.size + 1)
     fig, ax = plt.subplots(figsize=(4.5, 3.5))
-    ax.plot(n, j / j[0], color="tab:blue", label="current (physics)")
+    ax.plot(n, j / j[0], "o-", ms=3, color="tab:blue", label="current (physics)")
     if lum[0] > 0:
-        ax.plot(n, lum / lum[0], color="tab:red", label="light (physics)")
-    ax.plot(list(PAPER["gain_J"]), list(PAPER["gain_J"].values()), "s", color="tab:blue",
-            mfc="none", label="current (paper)")
-    ax.plot(list(PAPER["gain_L"]), list(PAPER["gain_L"].values()), "o", color="tab:red",
-            mfc="none", label="light (paper)")
+        ax.plot(n, lum / lum[0], "s-", ms=3, color="tab:red", label="light (physics)")
+    # the paper's points only where the train reaches them: a 5-pulse train drawn to N = 50
+    # would squeeze the physics into a flat line at the left edge
+    shown = [k for k in PAPER["gain_J"] if k <= j.size]
+    ax.plot(shown, [PAPER["gain_J"][k] for k in shown], "s", color="tab:blue", mfc="none",
+            ms=7, label="current (paper)" if shown else None)
+    ax.plot(shown, [PAPER["gain_L"][k] for k in shown], "o", color="tab:red", mfc="none",
+            ms=7, label="light (paper)" if shown else None)
+    missing = [k for k in PAPER["gain_J"] if k > j.size]
+    if missing:
+        ax.text(0.02, 0.98, "paper (beyond this train): " + ", ".join(
+            f"N = {k}: current {PAPER['gain_J'][k]}, light {PAPER['gain_L'][k]}"
+            for k in missing), transform=ax.transAxes, ha="left", va="top", fontsize=6)
     ax.set_xlabel("pulse number N")
     ax.set_ylabel("gain A_N / A_1 (1)")
-    ax.legend(fontsize=7)
-    ax.set_title(f"physics gains ({name}){_status_note(status)}", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"physics gains ({name}){_status_note(status)}", fontsize=8, pad=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -300,9 +365,12 @@ def figS15_S16(decay_h5: str | Path | None, uv_h5: str | Path | None,
         if np.isfinite(tl):
             ax.axvline(tl, color="tab:purple", ls="--", lw=0.8)
         ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_xlim(0.0, float(tt[-1]) * 1.05)  # no negative times on the symlog axis
         ax.set_xlabel("time (s)")
         ax.set_ylabel("trapped-charge gain left (%)")
-        ax.set_title(f"{lab}: {lost * 100:.2f} % lost at {tl:.3g} s "
+        when = (f"at {tl:.3g} s" if np.isfinite(tl)
+                else f"not reached in this {tt[-1]:.3g} s trace")
+        ax.set_title(f"{lab}: {lost * 100:.2f} % lost {when} "
                      f"(paper {PAPER[key]} s){_status_note(status)}", fontsize=7)
     fig.tight_layout()
     return _save(fig, path)

@@ -676,8 +676,11 @@ class FV1D:
                 "E": -np.diff(u) * d.vt / d.h}
 
     def run(self, protocol: Protocol, z0: np.ndarray | None = None,
-            snapshots: bool = True, progress: bool = False) -> Trace:
+            snapshots: bool = True, progress: bool = True) -> Trace:
         """Integrate ``protocol`` from ``z0`` (default: equilibrium at 0 V, dark).
+
+        ``progress``: report the simulated time reached (:class:`lemsim.progress.Progress`:
+        a tqdm bar on a terminal, an INFO log line every 10 s of wall time elsewhere).
 
         Raises:
             SolverError: the step size fell below 1e-15 s; ``exc.trace`` holds the trace so far.
@@ -700,6 +703,10 @@ class FV1D:
         self.stats = {"steps": 0, "rejected": 0, "newton_its": 0, "newton_failures": 0}
         n_edges = len(edges)
         cuts = 0  # consecutive step cuts after Newton failures
+        from lemsim.progress import Progress
+
+        bar = Progress(protocol.duration, f"fv1d {protocol.name}", "s simulated", log=log,
+                       enabled=progress)
         while t < protocol.duration - 1e-13:
             while k_edge < n_edges and edges[k_edge] <= t + 1e-13:
                 k_edge += 1
@@ -804,14 +811,13 @@ class FV1D:
                 h = self.dt_edge
             else:
                 h *= min(4.0, max(0.5, 0.9 * max(err, 1e-12) ** (-expo)))
-            if progress and self.stats["steps"] % 500 == 0:
-                log.info("fv1d t = %.4g s / %.4g s, %d steps, %.1f s", t, protocol.duration,
-                         self.stats["steps"], time.perf_counter() - t_wall)
+            bar.set(t, steps=self.stats["steps"])
             if self.max_wall_s > 0 and time.perf_counter() - t_wall > self.max_wall_s:
                 tr.stats = dict(self.stats)
                 raise SolverError(f"wall-time limit max_wall_s = {self.max_wall_s:g} s reached "
                                   f"at t = {t:.6g} s of {protocol.duration:g} s (bias "
                                   f"{v1:.6g} V)", trace=tr)
+        bar.close()
         self.z = hist[-1][1]
         tr.stats = dict(self.stats)
         return tr

@@ -79,7 +79,7 @@ def contract_kwargs(solver: Any, ad: Any, stack: Any, protocol: Any, config: Any
 
 def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path, *,
              cells_per_layer: int = 20, grading: float = 3.5, rtol: float = 1e-3,
-             xdmf: bool = True, config: Any = None, progress: bool = False) -> Path:
+             xdmf: bool = True, config: Any = None, progress: bool = True) -> Path:
     """Run ``protocol_path`` on ``stack_path`` and write ``out`` (HDF5 of the data contract).
 
     Args:
@@ -91,7 +91,8 @@ def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
         rtol: Local error tolerance of the time stepper.
         xdmf: Also write the XDMF profiles.
         config: Config section stored as provenance.
-        progress: Show a tqdm bar.
+        progress: Report the simulated time reached: a tqdm bar on a terminal, an INFO log
+            line every 10 s of wall time elsewhere (the rule's log under Snakemake).
 
     Raises:
         StepFailure: after writing the partial trace.

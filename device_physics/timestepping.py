@@ -169,8 +169,12 @@ def _error_norm(s: DDSolver, u: np.ndarray, pred: np.ndarray, n_abs: float) -> f
 
 
 def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = None,
-                 start_from_equilibrium: bool = True, progress: bool = False) -> Trace:
+                 start_from_equilibrium: bool = True, progress: bool = True) -> Trace:
     """Integrate ``protocol`` from its start; returns the :class:`Trace`.
+
+    ``progress``: report the simulated time reached (:class:`lemsim.progress.Progress`: a
+    tqdm bar on a terminal, an INFO log line every 10 s of wall time elsewhere, e.g. in a
+    Snakemake rule's log); False: silent.
 
     Raises:
         StepFailure: when a step fails at ``dt_min`` (message: time, bias, location); its
@@ -200,14 +204,10 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
     since_restart = 0 if 0.0 in jumps else 2
     steps = rejected = 0
     newton0 = s.stats.iterations
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
+    from lemsim.progress import Progress
 
-            bar = tqdm(total=t_end, unit="s", desc="protocol", leave=False, mininterval=5.0)
-        except ImportError:  # pragma: no cover
-            bar = None
+    bar = Progress(t_end, f"device {getattr(protocol, 'name', 'protocol')}", "s simulated",
+                   log=log, enabled=progress)
     u_prev2 = s.u2.x.array.copy()
     seg_steps = 0
     flipped = False  # the failed step was retried with the density floor flipped
@@ -295,8 +295,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
             if its > opts.newton_target:
                 fac = min(fac, 0.7)
             dt = dt * fac
-            if bar is not None:
-                bar.update(dt_prev)
+            bar.set(t, steps=steps, dt=dt_prev)
             seg_steps += 1
             if seg_steps == opts.stall_steps and s.ln_floor_stall is not None \
                     and s.ln_floor < -1e299:
@@ -324,8 +323,7 @@ def run_protocol(s: DDSolver, protocol: Waveform, opts: StepOptions | None = Non
             dt = opts.dt_first
             D_hist.clear()
             D_hist.append(s.contact_currents()["D"])
-    if bar is not None:
-        bar.close()
+    bar.close()
     tr.stats = _stats(s, steps, rejected, newton0, wall0, failed=False)
     return tr
 

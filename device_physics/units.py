@@ -47,6 +47,16 @@ UNITS: dict[str, dict[str, float]] = {
     "voltage": {"V": 1.0, "mV": 1e-3},
     "irradiance": {"W/m2": 1.0, "mW/cm2": 10.0, "W/cm2": 1e4},
     "voltage_rate": {"V/s": 1.0, "V/ms": 1e3},
+    # measured traces (compact_model.measured): terminal quantities of a device
+    "current": {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6, "nA": 1e-9, "pA": 1e-12},
+    "current_density": {"A/m2": 1.0, "mA/cm2": 10.0, "A/cm2": 1e4, "uA/cm2": 1e-2,
+                        "µA/cm2": 1e-2},
+    "conductance": {"S": 1.0, "mS": 1e-3, "uS": 1e-6, "µS": 1e-6, "nS": 1e-9},
+    "area": {"m2": 1.0, "cm2": 1e-4, "mm2": 1e-6, "um2": 1e-12, "µm2": 1e-12},
+    "photon_flux": {"photons/s": 1.0},
+    "photon_flux_density": {"photons/(s m2)": 1.0, "photons/(s cm2)": 1e4},
+    "power": {"W": 1.0, "mW": 1e-3, "uW": 1e-6, "µW": 1e-6, "nW": 1e-9},
+    "rate": {"1/s": 1.0, "1/ms": 1e3},
 }
 
 

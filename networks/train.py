@@ -69,8 +69,12 @@ def model_device(model: nn.Module) -> torch.device:
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
         ckpt_path: str | os.PathLike[str] | None = None,
         params: Iterable[nn.Parameter] | None = None,
-        on_step: Callable[[int, float], None] | None = None) -> dict[str, list[float]]:
+        on_step: Callable[[int, float], None] | None = None, desc: str = "train"
+        ) -> dict[str, list[float]]:
     """Train ``model`` on ``(x, y)`` with cross-entropy, resuming from ``ckpt_path`` if present.
+
+    Progress (:class:`lemsim.progress.Progress`): a tqdm bar on a terminal, else an INFO line
+    with the step, epoch and loss every 10 s of wall time, besides the line per epoch.
 
     Args:
         model: Classifier returning logits.
@@ -80,6 +84,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
         ckpt_path: Checkpoint file (outside Snakemake outputs); None = no checkpoints.
         params: Trainable subset (default: every parameter); others are left untouched.
         on_step: Called as ``on_step(step, loss)`` after every optimiser step.
+        desc: Name of the training in the progress lines.
 
     Returns:
         History: ``loss`` per epoch (mean) and ``acc`` per epoch (training accuracy).
@@ -117,6 +122,10 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
             save_checkpoint(ckpt_path, model=model, optimizer=opt, scheduler=sched, step=step,
                             history=hist, epoch_acc=(ep_loss, ep_hits, ep_n), fingerprint=finger)
 
+    from lemsim.progress import Progress
+
+    bar = Progress(total, desc, "steps", log=log)
+    bar.set(step)
     model.train()
     while step < total:
         epoch, k = divmod(step, steps_per_epoch)
@@ -142,10 +151,12 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: TrainSpec,
             log.info("epoch %d: loss %.4f, train acc %.4f", epoch + 1, hist["loss"][-1],
                      hist["acc"][-1])
             ep_loss, ep_hits, ep_n = 0.0, 0, 0
+        bar.set(step, epoch=f"{epoch + 1}/{spec.epochs}", loss=float(loss.detach()))
         if on_step is not None:
             on_step(step, float(loss.detach()))
         if step % spec.ckpt_every == 0 or step == total:
             save()
+    bar.close()
     return hist
 
 

@@ -29,6 +29,7 @@ from circuits.config import CircuitsConfig
 from circuits.synapse_array import NLEMSynapseArray
 from lemsim.configtools import from_dict
 from lemsim.io import atomic_h5, atomic_path, write_json
+from lemsim.progress import Progress
 from networks.archs.fcn_arch import FCN
 from networks.config import FCNConfig
 
@@ -75,18 +76,25 @@ def train_fcn(
     XT, YT = torch.as_tensor(xt), torch.as_tensor(yt, dtype=torch.long)
     gen = torch.Generator().manual_seed(seed)
     accs = []
+    bar = Progress(fcn.epochs, f"FCN {classes} classes", "epochs", log=log, every=1)
     for ep in range(fcn.epochs):
         model.train()
         perm = torch.randperm(len(X), generator=gen)
+        total, n = 0.0, 0
         for s in range(0, len(X), fcn.batch_size):
             b = perm[s:s + fcn.batch_size]
             opt.zero_grad()
-            lossf(model(X[b]), Y[b]).backward()
+            loss = lossf(model(X[b]), Y[b])
+            loss.backward()
             opt.step()
+            total += float(loss.detach()) * len(b)
+            n += len(b)
         model.eval()
         accs.append(_accuracy(model, XT, YT))
+        bar.set(ep + 1, loss=total / max(n, 1), test_acc_pct=accs[-1])
         if epoch_hook is not None:
             epoch_hook(ep, model)
+    bar.close()
     return model, accs
 
 

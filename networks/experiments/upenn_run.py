@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from lemsim.io import save_npz, write_json
+from lemsim.progress import Progress
 from networks.analysis import feature_ssim, layer_gradients, ncm_accuracy
 from networks.archs import build_model
 from networks.archs.upenn_arch import (
@@ -241,7 +241,8 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
         zero_residual_gammas(model)
     spec = TrainSpec(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
                      optimizer=cfg.optimizer, seed=seed, ckpt_every=20)
-    hist = fit(model, x, y, spec, ckpt_path=ckpt_dir / "pretrain.pt")
+    hist = fit(model, x, y, spec, ckpt_path=ckpt_dir / "pretrain.pt",
+               desc=f"{variant} pre-learning")
     t_pre = time.time() - t0
     g_post, s_post = _grad_summary(layer_gradients(model, x[gb], y[gb], seed=seed), violin)
     if cfg.bn_recalibration > 0:
@@ -254,7 +255,8 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
     ncm, rel = {}, {}
     rspec = TrainSpec(epochs=cfg.relearn_epochs, batch_size=cfg.batch_size, lr=cfg.relearn_lr,
                       optimizer=cfg.optimizer, seed=seed, ckpt_every=20)
-    for name in tqdm(cfg.datasets, desc=f"{variant} transfer", mininterval=10):
+    bar = Progress(len(cfg.datasets), f"{variant} transfer", "datasets", log=log)
+    for name in cfg.datasets:
         xa, ya = load_task(name, "train", size, cfg.relearn_samples, seed)
         xb, yb = load_task(name, "test", size, cfg.eval_samples, seed)
         ncm[name] = ncm_accuracy(model.embed, model, xa, ya, xb, yb, cfg.k_shot, seed)
@@ -262,6 +264,8 @@ def run_variant(variant: str, cfg: UPENNConfig | dict[str, Any], out_dir: str | 
                             ckpt_dir / f"relearn_{name}.pt", cfg.bn_recalibration)
         log.info("%s %s: without training %.4f, re-learned %.4f", variant, name, ncm[name],
                  rel[name])
+        bar.update(1)
+    bar.close()
 
     xp, yp = load_task("pneumoniamnist", "test", size, None, seed)
     pair = torch.stack([xp[int(torch.nonzero(yp == c)[0])] for c in (0, 1)])

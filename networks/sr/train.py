@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from lemsim.progress import Progress
 from networks.sr.data import PatchSampler
 
 log = logging.getLogger(__name__)
@@ -153,8 +153,9 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         evaluate(0)
     model.train()
     run_loss = 0.0
-    for it in tqdm(range(start + 1, iterations + 1), desc=desc, initial=start, total=iterations,
-                   mininterval=10, disable=None):
+    bar = Progress(iterations, desc, "iterations", log=log)
+    bar.set(start)
+    for it in range(start + 1, iterations + 1):
         lr_b, hr_b = sampler.sample()
         t0 = time.perf_counter()
         loss = (model(lr_b) - hr_b).abs().mean()
@@ -166,6 +167,7 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         sched.step()
         hist["train_seconds"] += time.perf_counter() - t0
         run_loss += float(loss.detach())
+        bar.set(it, loss=float(loss.detach()))
         if eval_every > 0 and it % eval_every == 0 and it != iterations:
             hist["loss"].append(run_loss / eval_every)
             run_loss = 0.0
@@ -177,5 +179,6 @@ def train_sr(model: nn.Module, sampler: PatchSampler, iterations: int, *,
         if stop_at is not None and it >= stop_at:
             save(it)
             break
+    bar.close()
     hist["patches_per_s"] = iterations * sampler.batch / max(hist["train_seconds"], 1e-9)
     return hist

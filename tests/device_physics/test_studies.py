@@ -366,3 +366,38 @@ def test_run_variant_on_dolfinx_matches_fv1d_on_the_same_mesh(tmp_path):
     assert abs(d.metrics["Q_gain"]) == pytest.approx(abs(f.metrics["Q_gain"]), rel=1e-2)
     prof = S.read_profiles(tmp_path / "d.h5")  # profiles readable like fv1d's
     assert prof["states"] and len(prof["x"]) > 10
+
+
+@pytest.mark.parametrize("with_conduction", [True, False])
+def test_fig2c_axis_is_set_by_the_conduction_current(tmp_path, with_conduction):
+    """Displacement spikes 10^5 times the EPSC at every edge: the current axis still spans the
+    conduction current (J_conduction, or J without the edge samples), the spikes are clipped."""
+    spec = {"name": "p", "steps": [MECH["steps"][0], {"kind": "rest", "duration": "0.1 s"}]}
+    syn = _Syn(spec)
+    a = syn.arrays_
+    j_cond = a["J"].copy()
+    on = a["V"] > 2.5
+    edge = np.flatnonzero(np.diff(on.astype(int)) != 0) + 1  # first sample after each edge
+    spikes = np.zeros_like(j_cond)
+    spikes[edge] = np.where(on[edge], 2e6, -2e6)
+    a["J"] = j_cond + spikes
+    if with_conduction:
+        a["J_conduction"] = j_cond
+    else:
+        del a["J_conduction"]
+    st = S.variant_stack(NLEM)
+    out = tmp_path / "p.h5"
+    write_device_h5(out, x=np.linspace(0, 150e-9, 31), cell_layer=np.repeat(np.arange(5), 6),
+                    layer_names=[la.name for la in st.layers], layer_thicknesses=[30e-9] * 5,
+                    trace=syn, protocol_json=syn.pr.to_json(), stack_json=st.to_json())
+    fig = F.fig2c_figure(out)
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    jmax = float(j_cond.max()) * F.J_UNIT
+    assert jmax < hi < 10 * jmax  # set by the conduction current, not the 2e5 mA/cm2 spikes
+    assert lo > -0.5 * jmax
+    assert "clipped" in " ".join(t.get_text() for t in ax.texts)
+    assert all(a.get_ylabel() for a in fig.axes)  # units on every axis, inset included
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -1,5 +1,7 @@
-# Compact N-LEM model (compact_model): fit to the physics traces, or the paper preset when the
-# physics stage is off or compact.source is "paper"; then the device panels and the fit report.
+# Compact N-LEM model (compact_model): fit to the physics traces, to a measured device
+# (compact.source "measured": the files of compact.measured and their .meta.yaml), or the paper
+# preset when the physics stage is off or compact.source is "paper"; then the device panels and
+# the fit report.
 
 COMPACT = section("compact")
 _USE_PHYSICS = COMPACT["source"] == "physics" and config["device"]["enabled"]
@@ -10,6 +12,14 @@ COMPACT_TRACES = (
     if _USE_PHYSICS
     else []
 )
+COMPACT_MEASURED = (
+    list(COMPACT["measured"]) if COMPACT["source"] == "measured" else []
+)
+COMPACT_META = [
+    m
+    for m in (os.path.splitext(p)[0] + ".meta.yaml" for p in COMPACT_MEASURED)
+    if os.path.exists(m)
+]
 COMPACT_FIGS = [
     f"{RES}/figures/compact_{name}.png"
     for name in (
@@ -24,6 +34,8 @@ ALL += [f"{RES}/compact/nlem.json", f"{RES}/figures/compact_fit_report.png", *CO
 rule fit_compact:
     input:
         traces=COMPACT_TRACES,
+        measured=COMPACT_MEASURED,
+        meta=COMPACT_META,
     output:
         json=f"{RES}/compact/nlem.json",
         report=fig(f"{RES}/figures/compact_fit_report.png", "compact", "Device physics",
