@@ -34,7 +34,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -47,8 +46,8 @@ from scipy.optimize import brentq, least_squares
 
 from compact_model import metrics
 from compact_model.kernels import _step1
-from compact_model.model import MODEL_NAME, MODEL_VERSION, NLEM, UV_SUBSTEP
-from compact_model.params import UNITS, NLEMParams, pack
+from compact_model.model import MODEL_VERSION, NLEM, UV_SUBSTEP
+from compact_model.params import NLEMParams, pack
 from compact_model.protocols import PAPER, UV_PAPER, paper_metrics
 from compact_model.variability import Variability
 
@@ -865,14 +864,11 @@ def run_fit_compact(out_json: str | Path, out_report: str | Path,
 
 
 def model_from_json(path: str | Path, variability: Variability | None = None) -> NLEM:
-    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json`."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    if doc.get("model") != MODEL_NAME:
-        raise ValueError(f"{path}: model = {doc.get('model')!r}, expected {MODEL_NAME!r}")
-    params = NLEMParams(**{k: float(v["value"]) for k, v in doc["parameters"].items()
-                           if k in UNITS})
-    var = variability or Variability(**doc.get("variability", {}))
-    return NLEM(params, name=doc.get("name", "json"), source=str(path), variability=var)
+    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json` (every field checked
+    by :func:`compact_model.model.load_json`)."""
+    from compact_model.model import load_json
+
+    return load_json(path, variability=variability)
 
 
 __all__ = ["fit_paper", "fit_physics", "check_followable", "read_traces", "replay", "nlem_json",

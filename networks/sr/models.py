@@ -54,21 +54,33 @@ def build(arch: str, kwargs: dict[str, Any], scale: int) -> nn.Module:
 
 
 def save_model(path: str | Path, model: nn.Module, arch: str, kwargs: dict[str, Any]) -> Path:
-    """Write a self-describing model file atomically."""
+    """Write a self-describing model file atomically (tensors and plain data; a ``hw`` model
+    embeds its compact model by value, :func:`networks.checkpoint.embed_compact_model`)."""
+    from networks.checkpoint import embed_compact_model, hw_dict, to_plain
+
+    kw = dict(kwargs)
+    if kw.get("hw") is not None:
+        kw["hw"] = hw_dict(kw)
+    blob = to_plain({"arch": arch, "kwargs": kw, "scale": int(model.scale),
+                     "state_dict": model.state_dict(),
+                     "compact_model": embed_compact_model(kw.get("hw"))})
     with atomic_path(path) as tmp:
-        torch.save({"arch": arch, "kwargs": kwargs, "scale": int(model.scale),
-                    "state_dict": model.state_dict()}, tmp)
+        torch.save(blob, tmp)
     return Path(path)
 
 
 def load_model(path: str | Path, map_location: str = "cpu") -> nn.Module:
-    """Rebuild a model written by :func:`save_model` (in eval mode)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint = {str(p)!r} does not exist")
-    d = torch.load(p, map_location=map_location, weights_only=False)
-    if not isinstance(d, dict) or "arch" not in d:
-        raise ValueError(f"checkpoint = {str(p)!r} is not a model file of networks.sr.models")
+    """Rebuild a model written by :func:`save_model` (in eval mode), read safely
+    (:func:`networks.checkpoint.read_model_file`).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        networks.checkpoint.CheckpointError: not a model file of this module, or a file
+            holding more than tensors and plain data (``UnsafeCheckpointError``).
+    """
+    from networks.checkpoint import read_model_file
+
+    d = read_model_file(path, map_location, required=("arch", "kwargs", "scale", "state_dict"))
     model = build(d["arch"], d["kwargs"], d["scale"])
     model.load_state_dict(d["state_dict"])
     return model.eval()
