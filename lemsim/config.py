@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from circuits.config import CircuitsConfig
 from compact_model.config import CompactConfig
 from device_physics.config import DeviceConfig
 from device_physics.studies_config import StudiesConfig
 from device_physics.sweep_config import SweepConfig
-from lemsim.configtools import ConfigError, from_dict, json_schema, param
+from lemsim.configtools import ConfigError, YamlFileError, from_dict, json_schema, load_yaml, param
 from networks.config import NetworksConfig
 
 #: Repository root (the folder holding ``config/``).
@@ -72,8 +70,10 @@ def expand_dotted(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping (an empty file is an empty mapping)."""
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    try:
+        data = load_yaml(path) or {}
+    except YamlFileError as exc:
+        raise ConfigError([str(exc)]) from None
     if not isinstance(data, Mapping):
         raise ConfigError([f"{path}: top level must be a mapping, got {type(data).__name__}"])
     return dict(data)

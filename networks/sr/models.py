@@ -15,8 +15,9 @@ from torch import nn
 
 from lemsim.io import atomic_path
 from networks.archs import build_model
+from networks.config import SR_METHODS
 
-METHODS = ("usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet", "bicubic")
+METHODS = SR_METHODS
 """Method names of the Fig. 6 comparison (``usrnn_hw``: hardware-aware USRNN)."""
 
 
