@@ -397,7 +397,8 @@ def from_document(doc: Any, origin: str, variability: Variability | None = None)
         CompactModelFileError: naming ``origin``, the key, the value and what is allowed.
     """
     def bad(key: str, text: str) -> CompactModelFileError:
-        return CompactModelFileError(f"{origin}: {key}: {text}")
+        sep = " " if text.startswith("=") else ": "
+        return CompactModelFileError(f"{origin}: {key}{sep}{text}")
 
     if not isinstance(doc, dict):
         raise bad("<document>", f"is a {type(doc).__name__}, expected a JSON object")
