@@ -79,6 +79,14 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return dict(data)
 
 
+def default_config_dir() -> Path:
+    """``config/`` of the working directory (Snakemake's ``--directory``) when it holds a
+    ``config.yaml``, else the folder bundled with the installed package: a second checkout
+    sharing one environment reads its own scale files."""
+    here = Path.cwd() / "config"
+    return here if (here / "config.yaml").is_file() else CONFIG_DIR
+
+
 def resolve_raw(
     raw: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -90,9 +98,9 @@ def resolve_raw(
         raw: The base mapping (Snakemake's ``config`` after ``configfile:``); read from
             ``config/config.yaml`` when None.
         overrides: Mapping of (possibly dotted) keys applied last.
-        config_dir: Where the scale files live (default ``config/``).
+        config_dir: Where the scale files live (default :func:`default_config_dir`).
     """
-    cdir = Path(config_dir) if config_dir else CONFIG_DIR
+    cdir = Path(config_dir) if config_dir else default_config_dir()
     base = expand_dotted(dict(raw) if raw is not None else read_yaml(cdir / "config.yaml"))
     over = expand_dotted(dict(overrides or {}))
     scale = over.get("scale", base.get("scale", "default"))

@@ -80,3 +80,42 @@ def test_upscale_stops_before_writing_on_a_bad_image(rel: str, tmp_path: Path,
     assert rc == 2
     assert EXPECTED[rel]["match"] in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_cli_output_paths_are_checked_before_the_work(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    import os
+
+    from device_physics.cli import main as device_main
+    from lemsim.io import OutputPathError, check_output_dir, check_output_file
+    from networks.sr.upscale import main as upscale_main
+
+    root = Path(__file__).resolve().parents[1]
+    args = ["run", "--stack", str(root / "config/stacks/sclc_single_layer.yaml"),
+            "--protocol", str(root / "config/protocols/pulses_5_smoke.yaml")]
+    assert device_main([*args, "-o", str(tmp_path)]) == 1  # an existing folder
+    assert "is an existing folder" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert device_main([*args, "-o", str(tmp_path / "file" / "out.h5")]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root writes anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        with pytest.raises(OutputPathError, match="not writable"):
+            check_output_file(ro / "out.h5")
+    with pytest.raises(OutputPathError, match="existing file"):
+        check_output_dir(tmp_path / "file")
+    src = tmp_path / "in"
+    src.mkdir()
+    bird = root / "networks/data/files/sr/Set5/bird.png"
+    shutil.copy(bird, src / "bird.png")
+    assert upscale_main(["--checkpoint", "bicubic", "--scale", "2", str(src),
+                         str(tmp_path / "file")]) == 2
+    assert "existing file, not a folder" in capsys.readouterr().err
+    from PIL import Image
+
+    Image.open(bird).save(src / "bird.bmp")  # same stem: both would write bird.png
+    out = tmp_path / "out"
+    assert upscale_main(["--checkpoint", "bicubic", "--scale", "2", str(src), str(out)]) == 2
+    assert "bird.bmp and bird.png would write the same" in capsys.readouterr().err
+    assert not out.exists()

@@ -126,3 +126,16 @@ def test_dotted_overrides_expand_before_validation(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"networks.fcn.epochs = 0: must be in \[1"):
         load_config(overrides={"networks.fcn.epochs": 0})
 
+
+
+def test_scale_files_resolve_in_the_working_directory_first(tmp_path: Path, monkeypatch) -> None:
+    from lemsim.config import CONFIG_DIR, default_config_dir
+
+    assert default_config_dir() == Path.cwd() / "config" or default_config_dir() == CONFIG_DIR
+    monkeypatch.chdir(tmp_path)  # no config/ here: the bundled files
+    assert default_config_dir() == CONFIG_DIR
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("scale: smoke\n")
+    (tmp_path / "config" / "smoke.yaml").write_text("networks: {fcn: {epochs: 7}}\n")
+    assert default_config_dir() == tmp_path / "config"
+    assert resolve_raw()["networks"]["fcn"]["epochs"] == 7
