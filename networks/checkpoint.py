@@ -324,10 +324,14 @@ def load_model(path: str | os.PathLike[str], map_location: Any = "cpu"
 
     blob = read_model_file(path, map_location)
     kw = dict(blob["kwargs"])
-    if isinstance(kw.get("hw"), dict):
-        kw["hw"] = HardwareConfig.from_dict(kw["hw"])
-    model = build_model(blob["arch"], **kw)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        if isinstance(kw.get("hw"), dict):
+            kw["hw"] = HardwareConfig.from_dict(kw["hw"])
+        model = build_model(str(blob["arch"]), **kw)
+        model.load_state_dict(blob["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"checkpoint = {str(path)!r}: cannot rebuild the model "
+                              f"({type(exc).__name__}: {exc})") from None
     meta = dict(blob.get("meta") or {})
     if blob.get("compact_model"):
         meta.setdefault("compact_model_sha256", blob["compact_model"]["sha256"])

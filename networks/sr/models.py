@@ -79,9 +79,13 @@ def load_model(path: str | Path, map_location: str = "cpu") -> nn.Module:
         networks.checkpoint.CheckpointError: not a model file of this module, or a file
             holding more than tensors and plain data (``UnsafeCheckpointError``).
     """
-    from networks.checkpoint import read_model_file
+    from networks.checkpoint import CheckpointError, read_model_file
 
     d = read_model_file(path, map_location, required=("arch", "kwargs", "scale", "state_dict"))
-    model = build(d["arch"], d["kwargs"], d["scale"])
-    model.load_state_dict(d["state_dict"])
+    try:
+        model = build(str(d["arch"]), d["kwargs"], d["scale"])
+        model.load_state_dict(d["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"checkpoint = {str(path)!r}: cannot rebuild the model "
+                              f"({type(exc).__name__}: {exc})") from None
     return model.eval()

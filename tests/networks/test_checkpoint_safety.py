@@ -86,6 +86,14 @@ def test_not_a_model_file(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "w.pt")
     with pytest.raises(CheckpointError, match="not a model file"):
         load_model(tmp_path / "w.pt")
+    torch.save({"arch": "no_such_arch", "kwargs": {}, "state_dict": {}}, tmp_path / "a.pt")
+    with pytest.raises(CheckpointError, match="cannot rebuild the model"):
+        load_model(tmp_path / "a.pt")
+    torch.save({"arch": "upenn", "kwargs": {"num_classes": 3, "base_width": 2,
+                                            "input_size": 16},
+                "state_dict": {"w": torch.zeros(1)}}, tmp_path / "s.pt")
+    with pytest.raises(CheckpointError, match="cannot rebuild the model"):
+        load_model(tmp_path / "s.pt")
     torch.save([1, 2], tmp_path / "l.pt")
     with pytest.raises(CheckpointError, match="expected a dict"):
         load_checkpoint(tmp_path / "l.pt")
