@@ -420,7 +420,7 @@ def iv(v: np.ndarray, w: np.ndarray, pk: np.ndarray, gs: np.ndarray, n: int
 
 
 @nb.njit(**_JIT)
-def replay(v, uv, dt, pk, uv_substep, ws0, wf0):
+def _replay_kernel(v, uv, dt, pk, uv_substep, ws0, wf0):
     """One device through constant-input segments ``(v[k], uv[k], dt[k])``.
 
     UV segments are split into sub-steps no longer than ``uv_substep`` [s] (the same operator
@@ -445,3 +445,25 @@ def replay(v, uv, dt, pk, uv_substep, ws0, wf0):
         out_s[k] = ws
         out_f[k] = wf
     return out_s, out_f
+
+
+def replay(v: np.ndarray, uv: np.ndarray, dt: np.ndarray, pk: np.ndarray, uv_substep: float,
+           ws0: float, wf0: float) -> tuple[np.ndarray, np.ndarray]:
+    """One device through constant-input segments ``(v[k], uv[k], dt[k])`` (checked: equal
+    lengths, finite inputs, ``dt >= 0``, ``uv_substep > 0``; then the compiled loop).
+
+    UV segments are split into sub-steps no longer than ``uv_substep`` [s] (the same operator
+    splitting as :meth:`compact_model.model.NLEM.uv`).
+
+    Returns:
+        Slow and fast occupancy at the end of every segment, two arrays of ``len(v)``.
+    """
+    _check_lengths(v.size, pk, {}, {"uv": uv, "dt": dt})
+    if not (np.all(np.isfinite(dt)) and np.all(dt >= 0)):
+        raise KernelInputError("dt holds NaN, infinite or negative durations: each must be a "
+                               "finite number >= 0 s")
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(uv))):
+        raise KernelInputError("v or uv holds NaN or infinite values: must be finite")
+    if not (math.isfinite(uv_substep) and uv_substep > 0):
+        raise KernelInputError(f"uv_substep = {uv_substep!r} s: must be > 0")
+    return _replay_kernel(v, uv, dt, pk, float(uv_substep), float(ws0), float(wf0))

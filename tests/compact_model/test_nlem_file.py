@@ -188,6 +188,13 @@ def test_kernels_refuse_short_arrays_and_bad_dt() -> None:
         kernels.iv(one, ws, pk[:5], one, 8)
     with pytest.raises(kernels.KernelInputError, match="wf has 3 entries"):
         kernels.pulse_read(ws, np.zeros(3), 5.0, 0.01, 4.0, pk)
+    v3, dt3 = np.full(3, 5.0), np.full(3, 0.01)
+    kernels.replay(v3, np.zeros(3), dt3, pk, 0.01, 0.0, 0.0)  # valid
+    with pytest.raises(kernels.KernelInputError, match="uv has 2 entries: must be 3"):
+        kernels.replay(v3, np.zeros(2), dt3, pk, 0.01, 0.0, 0.0)
+    for bad in (float("nan"), -0.01, float("inf")):
+        with pytest.raises(kernels.KernelInputError, match="dt holds"):
+            kernels.replay(v3, np.zeros(3), np.array([0.01, bad, 0.01]), pk, 0.01, 0.0, 0.0)
 
 
 def test_model_refuses_nan_and_negative_durations() -> None:
