@@ -67,6 +67,7 @@ def read_torch_file(path: str | os.PathLike[str], map_location: Any = "cpu",
             format).
     """
     import pickle
+    import struct
 
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
@@ -77,7 +78,8 @@ def read_torch_file(path: str | os.PathLike[str], map_location: Any = "cpu",
         raise UnsafeCheckpointError(
             f"{what} = {str(path)!r}: refused: it holds Python objects other than tensors "
             f"and plain data, which could run code when loaded ({why})") from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError) as exc:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, IndexError,
+            TypeError, OverflowError, struct.error) as exc:  # what corrupt bytes raise
         text = str(exc).splitlines()[0] if str(exc) else ""
         raise CheckpointError(f"{what} = {str(path)!r}: not a readable torch file "
                               f"({type(exc).__name__}: {text})") from None

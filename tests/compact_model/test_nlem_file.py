@@ -222,3 +222,12 @@ def test_torch_curves_refuse_what_current_refuses() -> None:
         for f in (cur, light):
             with pytest.raises(ValueError, match="must lie in"):
                 f(torch.tensor([0.0, v], dtype=torch.float64))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(data=st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode)))
+def test_random_bytes_give_the_named_error(tmp_path_factory, data) -> None:
+    path = tmp_path_factory.mktemp("rb") / "nlem.json"
+    path.write_bytes(data)
+    with pytest.raises(CompactModelFileError, match="nlem.json"):
+        load_json(path)

@@ -139,3 +139,21 @@ def test_scale_files_resolve_in_the_working_directory_first(tmp_path: Path, monk
     (tmp_path / "config" / "smoke.yaml").write_text("networks: {fcn: {epochs: 7}}\n")
     assert default_config_dir() == tmp_path / "config"
     assert resolve_raw()["networks"]["fcn"]["epochs"] == 7
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(data=st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode)))
+def test_random_bytes_as_a_config_file(tmp_path_factory, data) -> None:
+    from lemsim.config import read_yaml
+
+    path = tmp_path_factory.mktemp("cfg") / "over.yaml"
+    path.write_bytes(data)
+    try:
+        over = read_yaml(path)
+    except ConfigError as exc:
+        assert "over.yaml" in str(exc)
+        return
+    try:
+        from_dict(LemsimConfig, over)
+    except ConfigError:
+        pass  # named keys; a mapping of valid keys would be a valid config

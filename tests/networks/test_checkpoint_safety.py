@@ -171,3 +171,48 @@ def test_model_embeds_its_compact_model_by_value(tmp_path, monkeypatch):
     torch.save(blob, tmp_path / "bare.pt")
     with pytest.raises(CheckpointError, match="without its embedded compact model"):
         load_model(tmp_path / "bare.pt")
+
+
+# ----------------------------------------------------------------------------- properties
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_plain = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.text(max_size=8),
+              st.floats(allow_nan=False),
+              st.lists(st.floats(-1e3, 1e3), max_size=4).map(torch.tensor)),
+    lambda kids: st.one_of(st.lists(kids, max_size=3), st.tuples(kids, kids),
+                           st.dictionaries(st.text(max_size=4), kids, max_size=3)),
+    max_leaves=10)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return a == b and type(a) is type(b)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(payload=st.dictionaries(st.text(min_size=1, max_size=4).filter(lambda k: k != "rng"),
+                               _plain, max_size=4))
+def test_plain_payloads_round_trip_under_weights_only(tmp_path, payload) -> None:
+    save_checkpoint(tmp_path / "p.pt", **payload)
+    ck = load_checkpoint(tmp_path / "p.pt")
+    assert _same({k: ck[k] for k in payload}, payload)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=64),
+                      st.binary(max_size=40).map(lambda b: b"PK\x03\x04" + b),
+                      st.binary(max_size=40).map(lambda b: b"\x80\x02" + b)))
+def test_random_bytes_give_the_named_error(tmp_path, data) -> None:
+    f = tmp_path / "r.pt"
+    f.write_bytes(data)
+    with pytest.raises(CheckpointError, match="r.pt"):
+        load_checkpoint(f)
