@@ -2,7 +2,11 @@
 
 Loading (:func:`load_config`) merges ``config/config.yaml`` with the scale file
 ``config/<scale>.yaml`` (``smoke``, ``default`` or ``paper``) and then with overrides. Override
-keys may be dotted paths (``networks.fcn.epochs=3``), as given on Snakemake's ``--config``.
+keys may be dotted paths (``networks.fcn.epochs: 3``), as in a file given to Snakemake's
+``--configfile`` (its ``--config`` parser itself refuses dots in key names; there, write
+``'networks={fcn: {epochs: 3}}'``). Scale files are read from the working directory's
+``config/`` when it has one (:func:`default_config_dir`). Every YAML file is read with
+:func:`lemsim.configtools.load_yaml` (duplicate keys are errors).
 Each stage owns its section dataclass in ``<package>/config.py`` (light modules: no heavy
 imports), so a stage and its schema live side by side; validation machinery is in
 :mod:`lemsim.configtools`.
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +36,8 @@ CONFIG_DIR = ROOT / "config"
 #: Scales a run can use (ARCHITECTURE.md, "Scales").
 SCALES = ("smoke", "default", "paper")
 
-__all__ = ["ConfigError", "LemsimConfig", "load_config", "resolve_raw", "SCALES", "ROOT"]
+__all__ = ["ConfigError", "LemsimConfig", "load_config", "resolve_raw", "config_sources",
+           "SCALES", "ROOT"]
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,6 +116,16 @@ def resolve_raw(
     merged = deep_merge(deep_merge(base, scale_data), over)
     merged["scale"] = scale
     return merged
+
+
+def config_sources(scale: str, extra: Sequence[str | Path] = (),
+                   config_dir: Path | None = None) -> list[str]:
+    """Absolute paths of the YAML files a run's configuration is read from, in merge order:
+    ``config.yaml`` and the scale file (from :func:`default_config_dir`) and ``extra`` (the
+    ``--configfile`` files). Recorded in ``provenance.json``."""
+    cdir = Path(config_dir) if config_dir else default_config_dir()
+    files = [cdir / "config.yaml", cdir / f"{scale}.yaml", *map(Path, extra)]
+    return [str(f.resolve()) for f in files if f.is_file()]
 
 
 def load_config(

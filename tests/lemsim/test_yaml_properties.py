@@ -139,6 +139,12 @@ def test_scale_files_resolve_in_the_working_directory_first(tmp_path: Path, monk
     (tmp_path / "config" / "smoke.yaml").write_text("networks: {fcn: {epochs: 7}}\n")
     assert default_config_dir() == tmp_path / "config"
     assert resolve_raw()["networks"]["fcn"]["epochs"] == 7
+    from lemsim.config import config_sources
+
+    (tmp_path / "over.yaml").write_text("seed: 3\n")
+    assert config_sources("smoke", ["over.yaml"]) == [
+        str((tmp_path / p).resolve()) for p in ("config/config.yaml", "config/smoke.yaml",
+                                                "over.yaml")]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
