@@ -10,7 +10,8 @@
   the physics traces (:func:`compare_traces`, :func:`agreement`: the 10 % goal).
   Before fitting, :func:`check_followable` refuses traces the model cannot produce (pulse
   trains that depress, negative PPF) with an error naming each protocol, and
-  :func:`build_nlem` leaves out the partial traces of failed solves (``status`` attribute).
+  :func:`build_nlem` refuses the partial trace of a failed or wall-time-limited solve
+  (``status`` attribute other than ``complete``) with :class:`IncompleteTraceError`.
   Where a trace carries the physics' trapped charge (``Qt_p``, ``Qt_n``) and has a dark rest
   without a read (``full``: train, 100 s rest, UV, probe), its relaxation during the rest is
   fitted too (:func:`rest_decay`) and gives a D10 from the charge (``charge_decay_s``).
@@ -34,7 +35,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -47,8 +47,8 @@ from scipy.optimize import brentq, least_squares
 
 from compact_model import metrics
 from compact_model.kernels import _step1
-from compact_model.model import MODEL_NAME, MODEL_VERSION, NLEM, UV_SUBSTEP
-from compact_model.params import UNITS, NLEMParams, pack
+from compact_model.model import MODEL_VERSION, NLEM, UV_SUBSTEP
+from compact_model.params import NLEMParams, pack
 from compact_model.protocols import PAPER, UV_PAPER, paper_metrics
 from compact_model.variability import Variability
 
@@ -165,7 +165,8 @@ class DeviceTrace:
         t: Time [s]; V: voltage [V]; uv: UV intensity [W/m²];
         I: current [A] (J times area); L: photon flux [photons/s] (L times area).
         status: The file's ``status`` attribute: ``complete``, or ``failed: <why>`` for the
-            partial trace of a failed solve (``device.fail_soft``).
+            partial trace of a failed or wall-time-limited solve (``device.fail_soft``); a
+            file without the attribute counts as complete.
         fit_end: Samples after this time [s] are left out of the fit (set by
             :func:`fit_physics` at the onset of UV the model cannot follow; inf: all fitted).
         Q: Net trapped charge ``Qt_p - Qt_n`` [C/m²] when the file has it (beyond the data
@@ -191,8 +192,12 @@ class DeviceTrace:
 
     @property
     def complete(self) -> bool:
-        """Whether the solve that wrote the trace finished."""
-        return not self.status.startswith("failed")
+        """Whether the solve that wrote the trace finished (status ``complete``)."""
+        return self.status == "complete"
+
+
+class IncompleteTraceError(ValueError):
+    """A physics trace whose solve failed or hit its wall-time limit was given to the fit."""
 
 
 def read_traces(paths: Sequence[str | Path], area: float) -> list[DeviceTrace]:
@@ -880,14 +885,13 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
     start = load(preset, variability=variability)
     if trace_paths:
         traces = read_traces(trace_paths, start.params.area)
-        skipped = {t.name: t.status for t in traces if not t.complete}
-        for name, why in skipped.items():
-            log.warning("physics trace %s is the partial trace of a failed solve: not fitted "
-                        "(%s)", name, why)
-        traces = [t for t in traces if t.complete]
-        if not traces:
-            raise ValueError(f"every physics trace comes from a failed solve ({skipped}): "
-                             "nothing to fit")
+        bad = [(str(p), t.status) for p, t in zip(trace_paths, traces, strict=True)
+               if not t.complete]
+        if bad:
+            raise IncompleteTraceError(
+                "physics traces from solves that did not finish cannot be fitted: "
+                + "; ".join(f"{p}: status = {st!r}" for p, st in bad)
+                + " (the fit takes only complete traces: rerun those solves)")
         log.info("fitting %d physics traces: %s", len(traces), [t.name for t in traces])
         params, rep = fit_physics(traces, base=start.params, max_nfev=max_nfev)
         model = NLEM(params, name="physics", source="fit_physics of " +
@@ -896,7 +900,7 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         doc = nlem_json(model, rep["protocols"],
                         {"rms_ln_residual": rep["rms_ln_residual"], "cost": rep["cost"],
                          "nfev": rep["nfev"], "status": rep["status"],
-                         "at_bounds": rep["at_bounds"], "skipped_failed_traces": skipped,
+                         "at_bounds": rep["at_bounds"],
                          "start": rep["start"], "uv_not_fitted": rep["uv_not_fitted"],
                          "metric_polish": rep["metric_polish"]},
                         physics=physics)
@@ -928,16 +932,14 @@ def run_fit_compact(out_json: str | Path, out_report: str | Path,
 
 
 def model_from_json(path: str | Path, variability: Variability | None = None) -> NLEM:
-    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json`."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    if doc.get("model") != MODEL_NAME:
-        raise ValueError(f"{path}: model = {doc.get('model')!r}, expected {MODEL_NAME!r}")
-    params = NLEMParams(**{k: float(v["value"]) for k, v in doc["parameters"].items()
-                           if k in UNITS})
-    var = variability or Variability(**doc.get("variability", {}))
-    return NLEM(params, name=doc.get("name", "json"), source=str(path), variability=var)
+    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json` (every field checked
+    by :func:`compact_model.model.load_json`)."""
+    from compact_model.model import load_json
+
+    return load_json(path, variability=variability)
 
 
 __all__ = ["fit_paper", "fit_physics", "check_followable", "read_traces", "replay", "nlem_json",
-           "model_from_json", "fast_paper_metrics", "build_nlem", "compare_traces",
+           "model_from_json", "IncompleteTraceError", "fast_paper_metrics", "build_nlem",
+           "compare_traces",
            "protocol_metrics", "agreement", "MODEL_VERSION"]

@@ -13,6 +13,11 @@ the table's range (``g_max >= 2**7.5``) it hands over to :func:`step` and :func:
 kernels compile with ``fastmath={"contract"}`` (FMA; no re-association). Each kernel exists
 in a serial and a ``parallel=True`` build; :func:`pick` chooses the parallel one above
 :data:`PARALLEL_MIN` devices, where thread start-up pays off.
+
+The Python entry points (:func:`step`, :func:`iv`, :func:`pulse_read`) check the array
+lengths (per-device inputs of length 1 or the device count, outputs of the device count, a
+parameter vector of :data:`~compact_model.params.N_PACKED` entries) and that ``dt`` is finite
+and non-negative before a kernel runs, since the compiled loops do no bounds checking.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from compact_model.fastmath import (
     pow_table,
 )
 from compact_model.params import (
+    N_PACKED,
     P_ALPHA_I,
     P_ALPHA_L,
     P_CAP_SAT,
@@ -309,6 +315,11 @@ def pulse_read(ws: np.ndarray, wf: np.ndarray, v: float, dt: float, v_read: floa
     power table (:func:`fused_pow_table` is None), run the general kernels :func:`step` and
     :func:`iv` instead (same equations, slower).
     """
+    _check_dt(dt)
+    for name, x in (("v", v), ("v_read", v_read)):
+        if not math.isfinite(x):
+            raise KernelInputError(f"{name} = {x!r} V: must be finite")
+    _check_lengths(ws.size, pk, {}, {"wf": wf})
     out = out or tuple(np.empty_like(ws) for _ in range(4))
     if len(out) != 4 or any(o.shape != ws.shape or o.dtype != ws.dtype for o in out):
         raise ValueError(f"out must be 4 arrays of shape {ws.shape} and dtype {ws.dtype}")
@@ -351,6 +362,31 @@ iv_serial = nb.njit(**_JIT)(_iv_kernel)
 iv_parallel = nb.njit(parallel=True, **_JIT)(_iv_kernel)
 
 
+class KernelInputError(ValueError):
+    """Arrays of the wrong length or a bad time step given to a kernel entry point."""
+
+
+def _check_dt(dt: float) -> None:
+    if not (isinstance(dt, (int, float, np.floating, np.integer)) and math.isfinite(dt)
+            and dt >= 0):
+        raise KernelInputError(f"dt = {dt!r} s: must be a finite number >= 0")
+
+
+def _check_lengths(n: int, pk: np.ndarray, per_device: dict[str, np.ndarray],
+                   exact: dict[str, np.ndarray]) -> None:
+    """``per_device`` arrays of size 1 or ``n``, ``exact`` arrays of size ``n``."""
+    if np.ndim(pk) != 1 or len(pk) != N_PACKED:
+        raise KernelInputError(f"pk has shape {np.shape(pk)}: must be the {N_PACKED} packed "
+                               "parameters (compact_model.params.pack)")
+    for name, a in per_device.items():
+        if a.size not in (1, n):
+            raise KernelInputError(f"{name} has {a.size} entries: must be 1 (shared) or {n} "
+                                   "(one per device)")
+    for name, a in exact.items():
+        if a.size != n:
+            raise KernelInputError(f"{name} has {a.size} entries: must be {n} (one per device)")
+
+
 def pick(serial, parallel, n: int):
     """The parallel build for ``n >= PARALLEL_MIN`` devices, else the serial one."""
     return parallel if n >= PARALLEL_MIN else serial
@@ -361,8 +397,11 @@ def step(ws: np.ndarray, wf: np.ndarray, v: np.ndarray, uv: np.ndarray, dt: floa
          out_s: np.ndarray | None = None, out_f: np.ndarray | None = None
          ) -> tuple[np.ndarray, np.ndarray]:
     """Flat-array step (see :func:`compact_model.reference.step`); returns new ``(ws, wf)``."""
+    _check_dt(dt)
     out_s = np.empty_like(ws) if out_s is None else out_s
     out_f = np.empty_like(wf) if out_f is None else out_f
+    _check_lengths(ws.size, pk, {"v": v, "uv": uv, "ks": ks, "xi": xi},
+                   {"wf": wf, "out_s": out_s, "out_f": out_f})
     pick(step_serial, step_parallel, ws.size)(ws, wf, v, uv, float(dt), pk, ks, xi,
                                              float(c2c), out_s, out_f)
     return out_s, out_f
@@ -371,6 +410,9 @@ def step(ws: np.ndarray, wf: np.ndarray, v: np.ndarray, uv: np.ndarray, dt: floa
 def iv(v: np.ndarray, w: np.ndarray, pk: np.ndarray, gs: np.ndarray, n: int
        ) -> tuple[np.ndarray, np.ndarray]:
     """Flat current [A] and light [photons/s] of ``n`` devices."""
+    if int(n) != n or n < 0:
+        raise KernelInputError(f"n = {n!r}: must be an integer >= 0")
+    _check_lengths(int(n), pk, {"v": v, "w": w, "gs": gs}, {})
     out_i = np.empty(n, dtype=np.float64)
     out_l = np.empty(n, dtype=np.float64)
     pick(iv_serial, iv_parallel, n)(v, w, pk, gs, out_i, out_l)
@@ -378,7 +420,7 @@ def iv(v: np.ndarray, w: np.ndarray, pk: np.ndarray, gs: np.ndarray, n: int
 
 
 @nb.njit(**_JIT)
-def replay(v, uv, dt, pk, uv_substep, ws0, wf0):
+def _replay_kernel(v, uv, dt, pk, uv_substep, ws0, wf0):
     """One device through constant-input segments ``(v[k], uv[k], dt[k])``.
 
     UV segments are split into sub-steps no longer than ``uv_substep`` [s] (the same operator
@@ -403,3 +445,25 @@ def replay(v, uv, dt, pk, uv_substep, ws0, wf0):
         out_s[k] = ws
         out_f[k] = wf
     return out_s, out_f
+
+
+def replay(v: np.ndarray, uv: np.ndarray, dt: np.ndarray, pk: np.ndarray, uv_substep: float,
+           ws0: float, wf0: float) -> tuple[np.ndarray, np.ndarray]:
+    """One device through constant-input segments ``(v[k], uv[k], dt[k])`` (checked: equal
+    lengths, finite inputs, ``dt >= 0``, ``uv_substep > 0``; then the compiled loop).
+
+    UV segments are split into sub-steps no longer than ``uv_substep`` [s] (the same operator
+    splitting as :meth:`compact_model.model.NLEM.uv`).
+
+    Returns:
+        Slow and fast occupancy at the end of every segment, two arrays of ``len(v)``.
+    """
+    _check_lengths(v.size, pk, {}, {"uv": uv, "dt": dt})
+    if not (np.all(np.isfinite(dt)) and np.all(dt >= 0)):
+        raise KernelInputError("dt holds NaN, infinite or negative durations: each must be a "
+                               "finite number >= 0 s")
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(uv))):
+        raise KernelInputError("v or uv holds NaN or infinite values: must be finite")
+    if not (math.isfinite(uv_substep) and uv_substep > 0):
+        raise KernelInputError(f"uv_substep = {uv_substep!r} s: must be > 0")
+    return _replay_kernel(v, uv, dt, pk, float(uv_substep), float(ws0), float(wf0))

@@ -17,7 +17,12 @@ update returns the same kind it was given. Protocol simulations use ``State``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -335,3 +340,154 @@ class NLEM:
 
     def __repr__(self) -> str:
         return f"NLEM(name={self.name!r}, params={self.params})"
+
+
+# ---------------------------------------------------------------------- the nlem.json gate
+class CompactModelFileError(ValueError):
+    """An ``nlem.json`` file (or a compact-model document embedded in a checkpoint) that
+    cannot be read or fails validation; the message names the file and the key."""
+
+
+#: SI prefixes accepted in front of a base unit, with their factors (converted explicitly).
+SI_PREFIXES: dict[str, float] = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "\u00b5": 1e-6, "m": 1e-3,
+                                 "k": 1e3, "M": 1e6, "G": 1e9}
+#: Units of :data:`~compact_model.params.UNITS` that accept an SI prefix (``mA``, ``nm``,
+#: ``ms``, ``mS``...); compound units (``1/s``, ``W/m^2``, ``photons/s``) must be written as
+#: expected.
+PREFIXABLE_UNITS = frozenset({"A", "V", "S", "s", "m"})
+#: Document keys of the model itself (what the content hash covers).
+_HASHED = ("model", "version", "parameters", "variability")
+#: Model versions this loader reads (every parameter of :class:`NLEMParams` is required).
+KNOWN_VERSIONS = ("1.0", MODEL_VERSION)
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def unit_factor(unit: Any, expected: str) -> float | None:
+    """Factor converting a value in ``unit`` to ``expected`` (1.0 when equal), or None when
+    ``unit`` is not ``expected`` or an SI-prefixed form of it."""
+    if not isinstance(unit, str):
+        return None
+    if unit == expected:
+        return 1.0
+    if expected in PREFIXABLE_UNITS and len(unit) == len(expected) + 1 \
+            and unit.endswith(expected) and unit[0] in SI_PREFIXES:
+        return SI_PREFIXES[unit[0]]
+    return None
+
+
+def from_document(doc: Any, origin: str, variability: Variability | None = None) -> NLEM:
+    """:class:`NLEM` from an ``nlem.json`` document, every field checked.
+
+    Checks: ``model`` is ``nlem-2pop`` and ``version`` a known one; ``parameters`` holds
+    exactly the fields of :class:`NLEMParams`, each ``{"value": <finite number>, "unit":
+    <str>}`` with the field's unit (an SI-prefixed unit such as ``mA`` or ``nm`` is converted
+    explicitly; any other unit is refused) and a value in the field's range; ``variability``
+    holds ``d2d``, ``c2c`` and ``read`` in [0, 1] (unless ``variability`` overrides it).
+    Nothing falls back to a default.
+
+    Args:
+        doc: The parsed JSON document.
+        origin: Where it comes from (file path or checkpoint), named in every error.
+        variability: Overrides the document's ``variability``.
+
+    Raises:
+        CompactModelFileError: naming ``origin``, the key, the value and what is allowed.
+    """
+    def bad(key: str, text: str) -> CompactModelFileError:
+        sep = " " if text.startswith("=") else ": "
+        return CompactModelFileError(f"{origin}: {key}{sep}{text}")
+
+    if not isinstance(doc, dict):
+        raise bad("<document>", f"is a {type(doc).__name__}, expected a JSON object")
+    if doc.get("model") != MODEL_NAME:
+        raise bad("model", f"= {doc.get('model')!r}, expected {MODEL_NAME!r}")
+    if doc.get("version") not in KNOWN_VERSIONS:
+        raise bad("version", f"= {doc.get('version')!r}, allowed {list(KNOWN_VERSIONS)}")
+    pars = doc.get("parameters")
+    if not isinstance(pars, dict):
+        raise bad("parameters", f"= {pars!r}: expected an object of {{value, unit}} entries")
+    names = [f.name for f in fields(NLEMParams)]
+    missing = [k for k in names if k not in pars]
+    if missing:
+        raise bad("parameters", f"missing {missing} (every parameter is required; "
+                                "nothing takes a default)")
+    unknown = sorted(set(pars) - set(names))
+    if unknown:
+        raise bad("parameters", f"unknown {unknown}; allowed {names}")
+    values: dict[str, float] = {}
+    for k in names:
+        ent = pars[k]
+        key = f"parameters.{k}"
+        if not isinstance(ent, dict) or not {"value", "unit"} <= set(ent):
+            raise bad(key, f"= {ent!r}: expected {{\"value\": <number>, \"unit\": "
+                           f"{UNITS[k]!r}}}")
+        val, unit = ent["value"], ent["unit"]
+        if not _is_real(val):
+            raise bad(f"{key}.value", f"= {val!r} ({type(val).__name__}): expected a number")
+        if not math.isfinite(val):
+            raise bad(f"{key}.value", f"= {val!r}: must be finite")
+        fac = unit_factor(unit, UNITS[k])
+        if fac is None:
+            allowed = [UNITS[k]] + ([p + UNITS[k] for p in SI_PREFIXES]
+                                    if UNITS[k] in PREFIXABLE_UNITS else [])
+            raise bad(f"{key}.unit", f"= {unit!r}: expected {UNITS[k]!r}"
+                      + (f" (or a prefixed form: {', '.join(allowed[1:])})"
+                         if len(allowed) > 1 else ""))
+        values[k] = float(val) * fac
+    try:
+        params = NLEMParams(**values)
+    except ValueError as exc:
+        raise bad("parameters", str(exc)) from None
+    if variability is None:
+        var = doc.get("variability")
+        vnames = [f.name for f in fields(Variability)]
+        if not isinstance(var, dict) or sorted(var) != sorted(vnames):
+            raise bad("variability", f"= {var!r}: expected an object with exactly {vnames}")
+        for k in vnames:
+            if not _is_real(var[k]):
+                raise bad(f"variability.{k}", f"= {var[k]!r}: expected a number")
+        try:
+            variability = Variability(**{k: float(var[k]) for k in vnames})
+        except ValueError as exc:
+            raise bad("variability", str(exc)) from None
+    name = doc.get("name", "json")
+    if not isinstance(name, str):
+        raise bad("name", f"= {name!r}: expected a string")
+    return NLEM(params, name=name, source=origin, variability=variability)
+
+
+def load_json(path: str | Path, variability: Variability | None = None) -> NLEM:
+    """:class:`NLEM` from an ``nlem.json`` file through :func:`from_document`.
+
+    Raises:
+        CompactModelFileError: unreadable file, invalid JSON (with line and column), or a
+            document that fails :func:`from_document`.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompactModelFileError(f"{path}: cannot read the compact-model file: {exc}") \
+            from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CompactModelFileError(f"{path}: not valid JSON (line {exc.lineno}, column "
+                                    f"{exc.colno}: {exc.msg}); truncated or corrupt "
+                                    "nlem.json?") from None
+    return from_document(doc, str(path), variability)
+
+
+def model_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The part of an ``nlem.json`` document that defines the model (what the hash covers)."""
+    return {k: doc[k] for k in _HASHED if k in doc}
+
+
+def document_sha256(doc: dict[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of :func:`model_document` of ``doc``."""
+    text = json.dumps(model_document(doc), sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

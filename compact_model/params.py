@@ -109,24 +109,13 @@ class NLEMParams:
     """Device area [m²] (converts the physics' A/m² and photons/(s m²) to A and photons/s)."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "i_ref": self.i_ref > 0, "v_ref": self.v_ref > self.v_on_light,
-            "v_bi": self.v_bi >= 0, "alpha_i": self.alpha_i >= 1, "g_leak": self.g_leak >= 0,
-            "g_max": self.g_max >= 1, "phi_ref": self.phi_ref > 0,
-            "v_on_light": self.v_on_light >= self.v_bi, "alpha_l": self.alpha_l >= 1,
-            "eta_max": self.eta_max >= 1, "gamma_l": self.gamma_l >= 1, "w_eta": self.w_eta > 0,
-            "wavelength": self.wavelength > 0, "f_fast": 0 <= self.f_fast <= 1,
-            "k_fast": self.k_fast >= 0, "k_slow": self.k_slow >= 0, "v_cap": self.v_cap > 0,
-            "tau_fast": self.tau_fast > 0, "tau_slow": self.tau_slow > 0,
-            "cap_sat": 0 <= self.cap_sat < 1,
-            "uv_rate": self.uv_rate >= 0, "uv_i_sat": self.uv_i_sat > 0, "uv_k": self.uv_k > 0,
-            "v_min": self.v_min < 0 < self.v_max, "area": self.area > 0,
-        }
-        for name, ok in checks.items():
+        for name, (ok, allowed) in _RULES.items():
             value = getattr(self, name)
-            if not (ok and np.isfinite(value)):
-                raise ValueError(f"NLEMParams.{name} = {value!r} is outside its allowed range "
-                                 f"(see the field docstring)")
+            good = isinstance(value, (int, float, np.floating, np.integer)) \
+                and not isinstance(value, bool) and bool(np.isfinite(value))
+            if not (good and ok(self, value)):
+                raise ValueError(f"NLEMParams.{name} = {value!r} is outside its allowed "
+                                 f"range: {allowed}")
 
     def replace(self, **changes: Any) -> NLEMParams:
         """Copy with some fields changed (validated)."""
@@ -135,6 +124,38 @@ class NLEMParams:
     def to_dict(self) -> dict[str, float]:
         """Plain dict of the fields."""
         return dataclasses.asdict(self)
+
+
+#: Allowed range of every field: (test on ``(params, value)``, the range in words). Values must
+#: also be finite real numbers.
+_RULES: dict[str, tuple[Any, str]] = {
+    "i_ref": (lambda p, v: v > 0, "> 0 A"),
+    "v_ref": (lambda p, v: v > p.v_on_light, "> v_on_light V"),
+    "v_bi": (lambda p, v: v >= 0, ">= 0 V"),
+    "alpha_i": (lambda p, v: v >= 1, ">= 1"),
+    "g_leak": (lambda p, v: v >= 0, ">= 0 S"),
+    "g_max": (lambda p, v: v >= 1, ">= 1"),
+    "phi_ref": (lambda p, v: v > 0, "> 0 photons/s"),
+    "v_on_light": (lambda p, v: v >= p.v_bi, ">= v_bi V"),
+    "alpha_l": (lambda p, v: v >= 1, ">= 1"),
+    "gamma_l": (lambda p, v: v >= 1, ">= 1"),
+    "eta_max": (lambda p, v: v >= 1, ">= 1"),
+    "w_eta": (lambda p, v: v > 0, "> 0"),
+    "wavelength": (lambda p, v: v > 0, "> 0 m"),
+    "f_fast": (lambda p, v: 0 <= v <= 1, "[0, 1]"),
+    "k_fast": (lambda p, v: v >= 0, ">= 0 1/s"),
+    "k_slow": (lambda p, v: v >= 0, ">= 0 1/s"),
+    "v_cap": (lambda p, v: v > 0, "> 0 V"),
+    "tau_fast": (lambda p, v: v > 0, "> 0 s"),
+    "tau_slow": (lambda p, v: v > 0, "> 0 s"),
+    "cap_sat": (lambda p, v: 0 <= v < 1, "[0, 1)"),
+    "uv_rate": (lambda p, v: v >= 0, ">= 0 1/s"),
+    "uv_i_sat": (lambda p, v: v > 0, "> 0 W/m^2"),
+    "uv_k": (lambda p, v: v > 0, "> 0"),
+    "v_min": (lambda p, v: v < 0, "< 0 V"),
+    "v_max": (lambda p, v: v > 0, "> 0 V"),
+    "area": (lambda p, v: v > 0, "> 0 m^2"),
+}
 
 
 #: Units of every field (for ``nlem.json``).

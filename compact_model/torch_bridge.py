@@ -2,6 +2,8 @@
 
 Nothing here calls Numba inside autograd: the curves are re-implemented in torch from the
 model's parameters (same equations as :mod:`compact_model.reference`), so gradients flow.
+The curves accept the voltages :meth:`NLEM.current` accepts, ``[v_min, v_max]``, and refuse
+others (and NaN) with the same ``ValueError``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ def levels_tensor(m: NLEM, n_per_sign: int = 15, v_read: float = 4.0,
     g = np.sort(table.g)
     norm = (g - g[0]) / (g[-1] - g[0])
     return torch.as_tensor(norm, dtype=dtype)
+
+
+def _check_v(m: NLEM, v: torch.Tensor) -> None:
+    """Refuse voltages outside ``[v_min, v_max]`` (or NaN), like :meth:`NLEM.current`."""
+    if v.numel() == 0:
+        return
+    lo, hi = float(v.detach().min()), float(v.detach().max())
+    if not (m.params.v_min <= lo and hi <= m.params.v_max) or bool(torch.isnan(v).any()):
+        raise ValueError(f"v [V] spans [{lo:.6g}, {hi:.6g}]: must lie in "
+                         f"[{m.params.v_min:g}, {m.params.v_max:g}] (the compact model's range)")
 
 
 def _factors(m: NLEM, w: float):
@@ -44,6 +56,7 @@ def current_curve(m: NLEM, w: float = 0.0, normalise: bool = True,
         scale = 1.0 / float(m.current(vn, w))
 
     def f(v: torch.Tensor) -> torch.Tensor:
+        _check_v(m, v)
         u = torch.clamp(v - p.v_bi, min=0.0) / (p.v_ref - p.v_bi)
         return scale * (p.i_ref * g * u ** p.alpha_i + p.g_leak * v)
 
@@ -60,6 +73,7 @@ def light_curve(m: NLEM, w: float = 0.0, normalise: bool = True,
     scale = 1.0 / float(m.light(vn, w)) if normalise else 1.0
 
     def f(v: torch.Tensor) -> torch.Tensor:
+        _check_v(m, v)
         u = torch.clamp(v - p.v_on_light, min=0.0) / (p.v_ref - p.v_on_light)
         return scale * p.phi_ref * g ** p.gamma_l * eta * u ** p.alpha_l
 

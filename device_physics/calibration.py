@@ -89,6 +89,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from lemsim.configtools import load_yaml
 from lemsim.io import write_json
 
 log = logging.getLogger(__name__)
@@ -735,8 +736,7 @@ def load_stack_mapping(path: str | Path) -> dict[str, Any]:
     from device_physics.stack import load_stack
 
     load_stack(path)
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return load_yaml(path)
 
 
 def current_values(stack: Mapping[str, Any], spec: Sequence[FreeParam]) -> dict[str, float]:

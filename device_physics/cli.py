@@ -31,9 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--cells-per-layer", type=int, default=6)
     c.add_argument("--rtol", type=float, default=1e-3)
     args = ap.parse_args(argv)
+    from lemsim.io import check_output_file
     from lemsim.runtime import setup_logging
 
     setup_logging(None)
+    try:  # before the solve: a bad -o must not cost the whole run
+        check_output_file(args.out, "-o/--out")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if args.cmd == "cross-section":
         from device_physics.cross_section import run_cross_section
 

@@ -21,13 +21,16 @@ class DeviceConfig:
     stack."""
     solver: str = param("dolfinx", choices=("dolfinx", "fv1d"))
     """Solver used for the studies: the dolfinx FEM solver or the independent finite-volume one."""
-    rtol: float = param(1e-2, lo=0.0, hi=1.0, lo_open=True)
-    """Relative local-error tolerance of the adaptive time stepper (dimensionless)."""
+    rtol: float = param(1e-2, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    """Relative local-error tolerance of the adaptive time stepper (dimensionless), in (0, 1)
+    as both solvers require."""
     protocols: list[str] = param(
-        default_factory=lambda: ["pulses_10", "pulses_30", "pulses_50", "full"]
+        default_factory=lambda: ["pulses_10", "pulses_30", "pulses_50", "full"], min_items=1
     )
-    """Protocols (``config/protocols/<name>.yaml``) run on the N-LEM stack by the DAG."""
+    """Protocols (``config/protocols/<name>.yaml``) run on the N-LEM stack by the DAG (at
+    least one; ``enabled: false`` skips the stage)."""
     fail_soft: bool = True
     """A failed solve keeps its partial trace (HDF5 attribute ``status`` = the error, with the
-    time, bias and location) and the DAG goes on, so the report shows the failure; false makes
-    the rule fail instead."""
+    time, bias and location) and the DAG goes on, so the report shows the failure; the compact
+    fit refuses such a trace by name (it never fits the complete rest); false makes the rule
+    fail instead."""

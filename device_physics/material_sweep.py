@@ -25,7 +25,6 @@ A failure at one point never stops the DAG: it is written into that point's outp
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import logging
@@ -39,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from lemsim.configtools import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,7 @@ def _pvp_traps(data: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
 def swept_species(stack_path: str | Path) -> dict[str, Any]:
     """The densest PVP trap species of the stack: ``name``, ``carrier`` and nominal
     ``density_cm2`` (the density the table and heat map report, times the factor)."""
-    with open(stack_path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+    raw = load_yaml(stack_path)
     traps = _pvp_traps(raw, str(stack_path))
     top = max(traps, key=lambda t: float(t["density"]["value"]))
     return {"name": str(top["name"]), "carrier": str(top["carrier"]),
@@ -124,8 +123,7 @@ def sweep_stack(stack_path: str | Path, factor: float) -> Any:
     from device_physics.stack import stack_from_dict
 
     factor = _check_positive("trap_density_factor", factor)
-    with open(stack_path, encoding="utf-8") as fh:
-        data = copy.deepcopy(yaml.safe_load(fh))
+    data = load_yaml(stack_path)
     for trap in _pvp_traps(data, str(stack_path)):
         trap["density"] = dict(trap["density"], value=float(trap["density"]["value"]) * factor,
                                source=f"material sweep: x{factor:.4g} of the stack value")

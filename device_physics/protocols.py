@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from device_physics.units import UnitError, to_si
+from lemsim.configtools import load_yaml
 
 
 class ProtocolError(ValueError):
@@ -327,8 +327,7 @@ def protocol_from_dict(data: Any, source: str = "<dict>") -> Protocol:
 def load_protocol(path: str | Path) -> Protocol:
     """Load and validate a protocol YAML file."""
     p = Path(path)
-    with open(p, encoding="utf-8") as fh:
-        return protocol_from_dict(yaml.safe_load(fh), str(p))
+    return protocol_from_dict(load_yaml(p), str(p))
 
 
 # ----------------------------------------------------------------- programmatic builders

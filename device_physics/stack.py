@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from device_physics.materials import BOOL_PARAMS, MATERIALS, PARAMS, WORK_FUNCTIONS, Quantity
 from device_physics.units import UnitError, to_si
+from lemsim.configtools import load_yaml
 
 
 class StackError(ValueError):
@@ -570,6 +570,5 @@ def load_stack(path: str | Path) -> Stack:
         StackError: invalid content (every problem listed, with layer, key, value, range).
     """
     p = Path(path)
-    with open(p, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_yaml(p)
     return stack_from_dict(data, str(p))

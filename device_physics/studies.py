@@ -64,12 +64,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from compact_model import metrics as M
 from device_physics.materials import MATERIALS, Quantity
 from device_physics.protocols import Protocol, ProtocolError, load_protocol, protocol_from_dict
 from device_physics.stack import Stack, StackError, stack_from_dict
+from lemsim.configtools import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ def _read_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.is_absolute() and not p.exists():
         p = ROOT / p
-    with open(p, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = load_yaml(p)
     if not isinstance(data, dict):
         raise OverrideError(f"{path}: top level must be a mapping")
     return data

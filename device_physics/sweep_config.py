@@ -44,7 +44,7 @@ class SweepConfig:
     mesh: str = param("dolfinx", choices=("dolfinx", "graded"))
     """fv1d mesh: ``dolfinx`` (the dolfinx solver's tanh-graded mesh with the trap slab as a
     sublayer, the calibration mesh) or ``graded`` (fv1d's geometric grading)."""
-    rtol: float = param(0.1, lo=0.0, hi=1.0, lo_open=True)
+    rtol: float = param(0.1, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     """Relative local-error tolerance of fv1d's adaptive time stepping (dimensionless)."""
     max_wall_s: float = param(900.0, lo=0.0)
     """Wall-time budget of one fv1d run (the train of a trap density, or a point's UV reset),

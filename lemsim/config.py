@@ -2,7 +2,11 @@
 
 Loading (:func:`load_config`) merges ``config/config.yaml`` with the scale file
 ``config/<scale>.yaml`` (``smoke``, ``default`` or ``paper``) and then with overrides. Override
-keys may be dotted paths (``networks.fcn.epochs=3``), as given on Snakemake's ``--config``.
+keys may be dotted paths (``networks.fcn.epochs: 3``), as in a file given to Snakemake's
+``--configfile`` (its ``--config`` parser itself refuses dots in key names; there, write
+``'networks={fcn: {epochs: 3}}'``). Scale files are read from the working directory's
+``config/`` when it has one (:func:`default_config_dir`). Every YAML file is read with
+:func:`lemsim.configtools.load_yaml` (duplicate keys are errors).
 Each stage owns its section dataclass in ``<package>/config.py`` (light modules: no heavy
 imports), so a stage and its schema live side by side; validation machinery is in
 :mod:`lemsim.configtools`.
@@ -12,19 +16,25 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from circuits.config import CircuitsConfig
 from compact_model.config import CompactConfig
 from device_physics.config import DeviceConfig
 from device_physics.studies_config import StudiesConfig
 from device_physics.sweep_config import SweepConfig
-from lemsim.configtools import ConfigError, config_markdown, from_dict, json_schema, param
+from lemsim.configtools import (
+    ConfigError,
+    YamlFileError,
+    config_markdown,
+    from_dict,
+    json_schema,
+    load_yaml,
+    param,
+)
 from networks.config import NetworksConfig
 
 #: Repository root (the folder holding ``config/``).
@@ -34,7 +44,8 @@ CONFIG_DIR = ROOT / "config"
 #: Scales a run can use (ARCHITECTURE.md, "Scales").
 SCALES = ("smoke", "default", "paper")
 
-__all__ = ["ConfigError", "LemsimConfig", "load_config", "resolve_raw", "SCALES", "ROOT"]
+__all__ = ["ConfigError", "LemsimConfig", "load_config", "resolve_raw", "config_sources",
+           "SCALES", "ROOT"]
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,11 +83,21 @@ def expand_dotted(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping (an empty file is an empty mapping)."""
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    try:
+        data = load_yaml(path) or {}
+    except YamlFileError as exc:
+        raise ConfigError([str(exc)]) from None
     if not isinstance(data, Mapping):
         raise ConfigError([f"{path}: top level must be a mapping, got {type(data).__name__}"])
     return dict(data)
+
+
+def default_config_dir() -> Path:
+    """``config/`` of the working directory (Snakemake's ``--directory``) when it holds a
+    ``config.yaml``, else the folder bundled with the installed package: a second checkout
+    sharing one environment reads its own scale files."""
+    here = Path.cwd() / "config"
+    return here if (here / "config.yaml").is_file() else CONFIG_DIR
 
 
 def resolve_raw(
@@ -90,9 +111,9 @@ def resolve_raw(
         raw: The base mapping (Snakemake's ``config`` after ``configfile:``); read from
             ``config/config.yaml`` when None.
         overrides: Mapping of (possibly dotted) keys applied last.
-        config_dir: Where the scale files live (default ``config/``).
+        config_dir: Where the scale files live (default :func:`default_config_dir`).
     """
-    cdir = Path(config_dir) if config_dir else CONFIG_DIR
+    cdir = Path(config_dir) if config_dir else default_config_dir()
     base = expand_dotted(dict(raw) if raw is not None else read_yaml(cdir / "config.yaml"))
     over = expand_dotted(dict(overrides or {}))
     scale = over.get("scale", base.get("scale", "default"))
@@ -103,6 +124,16 @@ def resolve_raw(
     merged = deep_merge(deep_merge(base, scale_data), over)
     merged["scale"] = scale
     return merged
+
+
+def config_sources(scale: str, extra: Sequence[str | Path] = (),
+                   config_dir: Path | None = None) -> list[str]:
+    """Absolute paths of the YAML files a run's configuration is read from, in merge order:
+    ``config.yaml`` and the scale file (from :func:`default_config_dir`) and ``extra`` (the
+    ``--configfile`` files). Recorded in ``provenance.json``."""
+    cdir = Path(config_dir) if config_dir else default_config_dir()
+    files = [cdir / "config.yaml", cdir / f"{scale}.yaml", *map(Path, extra)]
+    return [str(f.resolve()) for f in files if f.is_file()]
 
 
 def load_config(

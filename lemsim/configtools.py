@@ -11,6 +11,10 @@ an allowed range given with :func:`param`. One source of truth serves three purp
   Snakemake's ``validate()``;
 * :func:`field_docs` exposes the per-field docstrings, and :func:`config_markdown` writes them
   with types, defaults and ranges as the key reference `config/README.md`.
+
+Every YAML file of the project (configs, scale files, stacks, protocols, study overrides) is
+read with :func:`load_yaml`: safe loading that refuses duplicate keys (PyYAML would keep the
+last one silently) and names the file and line of a duplicate or a syntax error.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ import ast
 import dataclasses
 import inspect
 import json
+import math
 import textwrap
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import MISSING, field
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+
+import yaml
 
 
 class ConfigError(ValueError):
@@ -38,6 +46,75 @@ class ConfigError(ValueError):
         )
 
 
+class YamlFileError(ValueError):
+    """A YAML file that cannot be read: syntax error or duplicate key (file and line named)."""
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first: int):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line, self.first = key, line, first
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that raises on a key repeated within one mapping."""
+
+
+def _unique_mapping(loader: UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+                    ) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # "<<" merges may override keys
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:  # unhashable key: SafeLoader reports it
+            break
+        line = key_node.start_mark.line + 1
+        if first is not None:
+            raise _DuplicateKey(key, line, first)
+        seen[key] = line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML ``text`` with :class:`UniqueKeyLoader`.
+
+    Raises:
+        YamlFileError: syntax error or duplicate key, naming ``source`` and the line.
+    """
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise YamlFileError(f"{source}: line {exc.line}: duplicate key {exc.key!r} (first at "
+                            f"line {exc.first}); each key may appear once") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise YamlFileError(f"{source}: {where}not valid YAML ({what})") from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file with :func:`parse_yaml` (an empty file gives None).
+
+    Raises:
+        FileNotFoundError: no such file.
+        YamlFileError: not UTF-8 text, a syntax error or a duplicate key (file, line named).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlFileError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
+    return parse_yaml(text, str(p))
+
+
 def param(
     default: Any = MISSING,
     *,
@@ -47,8 +124,13 @@ def param(
     hi_open: bool = False,
     choices: tuple[Any, ...] | None = None,
     default_factory: Any = MISSING,
+    min_items: int | None = None,
+    allow_inf: bool = False,
 ) -> Any:
     """A dataclass field with an allowed range or a set of allowed values.
+
+    Float fields refuse NaN always and infinities unless ``allow_inf`` (a field that means
+    something by ``inf`` says so in its docstring).
 
     Args:
         default: Default value.
@@ -56,10 +138,13 @@ def param(
         hi: Upper bound (inclusive unless ``hi_open``).
         lo_open: Exclude ``lo`` itself.
         hi_open: Exclude ``hi`` itself.
-        choices: Allowed values (for strings).
+        choices: Allowed values (for strings; for lists of strings, of every item).
         default_factory: Factory for mutable defaults (lists).
+        min_items: Fewest items a list field may hold.
+        allow_inf: Accept ``inf``/``-inf`` in a float field.
     """
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
+            "min_items": min_items, "allow_inf": allow_inf}
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -169,6 +254,11 @@ def _convert(path: str, value: Any, tp: Any, meta: Mapping[str, Any], problems: 
         if not isinstance(value, list | tuple):
             problems.append(f"{path} = {value!r}: must be a list")
             return None
+        n_min = meta.get("min_items")
+        if n_min is not None and len(value) < n_min:
+            problems.append(f"{path} = {list(value)!r}: must hold at least {n_min} item"
+                            + ("s" if n_min > 1 else ""))
+            return None
         (item_tp, *_) = get_args(tp) or (Any,)
         out = [_convert(f"{path}[{i}]", v, item_tp, meta, problems) for i, v in enumerate(value)]
         return out if origin is list else tuple(out)
@@ -195,6 +285,9 @@ def _convert(path: str, value: Any, tp: Any, meta: Mapping[str, Any], problems: 
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"{path} = {value!r}: must be a number")
+            return None
+        if value != value or (not meta.get("allow_inf") and value in (math.inf, -math.inf)):
+            problems.append(f"{path} = {value!r}: must be a finite number")
             return None
         _check_range(path, float(value), meta, problems)
         return float(value)
@@ -272,7 +365,10 @@ def json_schema(cls: type, title: str | None = None) -> dict[str, Any]:
             return obj_schema(tp)
         if origin in (list, tuple):
             (item_tp, *_) = get_args(tp) or (Any,)
-            return {"type": "array", "items": schema_of(item_tp, meta)}
+            arr = {"type": "array", "items": schema_of(item_tp, meta)}
+            if meta.get("min_items") is not None:
+                arr["minItems"] = meta["min_items"]
+            return arr
         if origin is dict:
             return {"type": "object"}
         out: dict[str, Any] = {}

@@ -79,6 +79,59 @@ def provenance(config: Any = None) -> dict[str, str]:
     }
 
 
+class OutputPathError(ValueError):
+    """An output path that cannot be written (checked before the work starts)."""
+
+
+def _writable_ancestor(path: Path, name: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    anc = path.parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        raise OutputPathError(f"{name} = {str(path)!r}: {str(anc)!r} is a file, not a folder")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{name} = {str(path)!r}: folder {str(anc)!r} is not writable")
+
+
+def check_output_file(path: str | os.PathLike[str], name: str = "output") -> Path:
+    """Refuse an output file path that cannot be written, before any work.
+
+    Args:
+        path: The file a command will write (its missing folders are created later).
+        name: How the option is called in messages (``-o``, ``OUT_DIR``...).
+
+    Raises:
+        OutputPathError: ``path`` is an existing folder, or a folder on its way is a file or
+            not writable.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise OutputPathError(f"{name} = {str(p)!r} is an existing folder: give a file path")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise OutputPathError(f"{name} = {str(p)!r} exists and is not writable")
+    _writable_ancestor(p, name)
+    return p
+
+
+def check_output_dir(path: str | os.PathLike[str], name: str = "output folder") -> Path:
+    """Refuse an output folder that cannot be created or written, before any work.
+
+    Raises:
+        OutputPathError: ``path`` is an existing file, a non-writable folder, or a folder on
+            its way is a file or not writable.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputPathError(f"{name} = {str(p)!r} is an existing file, not a folder")
+    if p.is_dir():
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise OutputPathError(f"{name} = {str(p)!r} is not writable")
+    else:
+        _writable_ancestor(p, name)
+    return p
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.

@@ -25,11 +25,14 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return out
 
 
-def write_provenance(path: str | Path, config: Any) -> Path:
-    """Write ``provenance.json``: versions, platform and the resolved config (with git SHA)."""
+def write_provenance(path: str | Path, config: Any,
+                     config_files: list[str] | None = None) -> Path:
+    """Write ``provenance.json``: versions, platform, the resolved config (with git SHA) and
+    the configuration files it was read from (``config_files``, merge order)."""
     return write_json(path, {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
         "packages": package_versions(),
+        "config_files": list(config_files or []),
     }, config=config)

@@ -6,10 +6,30 @@ from dataclasses import dataclass, field
 
 from lemsim.configtools import param
 
-DATASET_NAMES = ("mnist", "fashion_mnist", "animal_mnist", "digits", "lfw", "textures",
-                 "pneumoniamnist", "sr_train", "set5", "set14")
-"""Every dataset ``prepare_data`` can write (kept equal to ``networks.data.DATASETS`` by a test;
-spelled out here so this config module stays free of torch)."""
+CLASSIFICATION_NAMES = ("mnist", "fashion_mnist", "animal_mnist", "digits", "lfw", "textures",
+                        "pneumoniamnist")
+"""Classification sets of ``networks.data`` (kept equal to the keys of
+``networks.data.CLASSIFICATION_SETS`` by a test; spelled out here so this config module stays
+free of torch)."""
+SR_NAMES = ("sr_train", "set5", "set14")
+"""Super-resolution image sets of ``networks.data`` (kept equal to ``networks.data.SR_SETS``)."""
+DATASET_NAMES = (*CLASSIFICATION_NAMES, *SR_NAMES)
+"""Every dataset ``prepare_data`` can write (``networks.data.DATASETS``)."""
+PATCH_SETS = {
+    "photo_patches": ("skimage", ("astronaut", "camera", "coffee", "rocket", "coins", "moon")),
+    "sample_patches": ("sklearn", ("china", "flower")),
+}
+"""The photo-crop classification sets of the Fig. 5 transfer tests: name -> (wheel, photos);
+the registry ``networks.experiments.upenn_data.load_task`` reads."""
+TASK_NAMES = (*CLASSIFICATION_NAMES, *PATCH_SETS)
+"""Every classification task ``networks.experiments.upenn_data.load_task`` accepts by name."""
+UPENN_VARIANTS = ("upenn", "contrast_net", "upenn_nobn", "contrast_net_nobn")
+"""The networks of Fig. 5 (the registry of ``networks.experiments.upenn_run.parse_variant``)."""
+SR_METHODS = ("usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet", "bicubic")
+"""Methods of the Fig. 6 comparison (the registry of ``networks.sr.models.method_spec``;
+``usrnn_hw``: hardware-aware USRNN; ``bicubic`` is the reference, not a trained method)."""
+TRAINED_SR_METHODS = tuple(m for m in SR_METHODS if m != "bicubic")
+"""The SR methods that are trained (``networks.usrnn.methods``)."""
 
 
 @dataclass
@@ -65,7 +85,7 @@ class UPENNConfig:
     """Pre-learning epochs."""
     train_samples: int = param(2000, lo=10)
     """Pre-learning samples (seeded subset of the pre-learning set)."""
-    pretrain_dataset: str = "fashion_mnist"
+    pretrain_dataset: str = param("fashion_mnist", choices=TASK_NAMES)
     """Pre-learning set (``networks.data`` name; the paper used ImageNet)."""
     batch_size: int = param(64, lo=1)
     """Mini-batch size of pre-learning and re-learning."""
@@ -73,14 +93,14 @@ class UPENNConfig:
     """Peak learning rate (SGD, momentum 0.9, cosine decay)."""
     optimizer: str = param("sgd", choices=("sgd", "adam"))
     """Optimiser (plain SGD shows vanishing gradients; Adam rescales them)."""
-    variants: list[str] = field(
-        default_factory=lambda: ["upenn", "contrast_net", "contrast_net_nobn", "upenn_nobn"]
-    )
+    variants: list[str] = param(
+        default_factory=lambda: ["upenn", "contrast_net", "contrast_net_nobn", "upenn_nobn"],
+        choices=UPENN_VARIANTS, min_items=1)
     """Networks run: ``upenn``, ``contrast_net``, and their ``_nobn`` (no BatchNorm) variants."""
-    datasets: list[str] = field(
+    datasets: list[str] = param(
         default_factory=lambda: ["mnist", "animal_mnist", "digits", "lfw", "textures",
-                                 "pneumoniamnist", "photo_patches", "sample_patches"]
-    )
+                                 "pneumoniamnist", "photo_patches", "sample_patches"],
+        choices=TASK_NAMES)
     """The 8 unseen sets of the transfer tests (``photo_patches``/``sample_patches``: crops of
     the photos inside the scikit-image / scikit-learn wheels, one class per photo)."""
     k_shot: int = param(10, lo=1)
@@ -153,10 +173,11 @@ class USRNNConfig:
     """Set5 evaluations per training run of the USRNNs (the epochs of Fig. 6f)."""
     eval_images: int = param(0, lo=0)
     """Images used per evaluation set (Set5, Set14); 0 = all (smoke runs use fewer)."""
-    train_data: str = "sr_train"
+    train_data: str = param("sr_train", choices=SR_NAMES)
     """Training images: ``sr_train`` (offline photos) or a folder of HR images (DIV2K)."""
-    methods: list[str] = field(
-        default_factory=lambda: ["usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet"])
+    methods: list[str] = param(
+        default_factory=lambda: ["usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet"],
+        choices=TRAINED_SR_METHODS, min_items=1)
     """Trained methods (``usrnn_hw`` = hardware-aware USRNN, ``usrnn`` = its digital twin)."""
     show_image: str = "set5/butterfly"
     """``set/name`` of the image of Fig. 6b-e (crops of every method)."""

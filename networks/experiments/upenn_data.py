@@ -13,10 +13,8 @@ import functools
 import numpy as np
 import torch
 
-PATCH_SETS = {
-    "photo_patches": ("skimage", ("astronaut", "camera", "coffee", "rocket", "coins", "moon")),
-    "sample_patches": ("sklearn", ("china", "flower")),
-}
+from networks.config import PATCH_SETS
+
 _CROP = 64
 _PER_CLASS = {"train": 300, "test": 100}
 

@@ -34,13 +34,13 @@ from networks.archs.upenn_arch import (
     zero_residual_gammas,
 )
 from networks.checkpoint import save_model
-from networks.config import UPENNConfig
+from networks.config import UPENN_VARIANTS, UPENNConfig
 from networks.experiments.upenn_data import load_task
 from networks.layers import HardwareConfig, device_curves
 from networks.train import TrainSpec, accuracy, fit, predict, recalibrate_bn
 
 log = logging.getLogger(__name__)
-VARIANTS = ("upenn", "contrast_net", "upenn_nobn", "contrast_net_nobn")
+VARIANTS = UPENN_VARIANTS
 GRAD_BATCH = 64
 
 

@@ -45,7 +45,9 @@ class HardwareConfig:
     quantize_weights: bool = True
     """Weights take only the reachable differential-pair levels (False = continuous)."""
     compact_model: str = "paper"
-    """Compact-model preset name or path to ``nlem.json`` given to ``compact_model.load``."""
+    """Compact-model preset name, path to ``nlem.json`` or ``sha256:<hex>`` key of a model
+    embedded by value (``compact_model.embed``; what a loaded model file uses), given to
+    ``compact_model.load``."""
     v_read: float = 4.0
     """Full-scale read voltage of a row, in V."""
     skip_noise: float = 0.005

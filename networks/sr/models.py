@@ -15,8 +15,9 @@ from torch import nn
 
 from lemsim.io import atomic_path
 from networks.archs import build_model
+from networks.config import SR_METHODS
 
-METHODS = ("usrnn_hw", "usrnn", "srcnn", "vdsr", "srresnet", "bicubic")
+METHODS = SR_METHODS
 """Method names of the Fig. 6 comparison (``usrnn_hw``: hardware-aware USRNN)."""
 
 
@@ -54,21 +55,37 @@ def build(arch: str, kwargs: dict[str, Any], scale: int) -> nn.Module:
 
 
 def save_model(path: str | Path, model: nn.Module, arch: str, kwargs: dict[str, Any]) -> Path:
-    """Write a self-describing model file atomically."""
+    """Write a self-describing model file atomically (tensors and plain data; a ``hw`` model
+    embeds its compact model by value, :func:`networks.checkpoint.embed_compact_model`)."""
+    from networks.checkpoint import embed_compact_model, hw_dict, to_plain
+
+    kw = dict(kwargs)
+    if kw.get("hw") is not None:
+        kw["hw"] = hw_dict(kw)
+    blob = to_plain({"arch": arch, "kwargs": kw, "scale": int(model.scale),
+                     "state_dict": model.state_dict(),
+                     "compact_model": embed_compact_model(kw.get("hw"))})
     with atomic_path(path) as tmp:
-        torch.save({"arch": arch, "kwargs": kwargs, "scale": int(model.scale),
-                    "state_dict": model.state_dict()}, tmp)
+        torch.save(blob, tmp)
     return Path(path)
 
 
 def load_model(path: str | Path, map_location: str = "cpu") -> nn.Module:
-    """Rebuild a model written by :func:`save_model` (in eval mode)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint = {str(p)!r} does not exist")
-    d = torch.load(p, map_location=map_location, weights_only=False)
-    if not isinstance(d, dict) or "arch" not in d:
-        raise ValueError(f"checkpoint = {str(p)!r} is not a model file of networks.sr.models")
-    model = build(d["arch"], d["kwargs"], d["scale"])
-    model.load_state_dict(d["state_dict"])
+    """Rebuild a model written by :func:`save_model` (in eval mode), read safely
+    (:func:`networks.checkpoint.read_model_file`).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        networks.checkpoint.CheckpointError: not a model file of this module, or a file
+            holding more than tensors and plain data (``UnsafeCheckpointError``).
+    """
+    from networks.checkpoint import CheckpointError, read_model_file
+
+    d = read_model_file(path, map_location, required=("arch", "kwargs", "scale", "state_dict"))
+    try:
+        model = build(str(d["arch"]), d["kwargs"], d["scale"])
+        model.load_state_dict(d["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"checkpoint = {str(path)!r}: cannot rebuild the model "
+                              f"({type(exc).__name__}: {exc})") from None
     return model.eval()

@@ -29,27 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def save_state(path: str | Path, **state: Any) -> None:
-    """Atomic torch checkpoint (``networks.checkpoint`` when present)."""
-    try:
-        from networks.checkpoint import save_checkpoint
-    except ImportError:
-        from lemsim.io import atomic_path
+    """Atomic torch checkpoint (:func:`networks.checkpoint.save_checkpoint`)."""
+    from networks.checkpoint import save_checkpoint
 
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-        return
     save_checkpoint(path, **state)
 
 
 def load_state(path: str | Path) -> dict | None:
-    """Checkpoint written by :func:`save_state`, or None when there is none."""
-    try:
-        from networks.checkpoint import load_checkpoint
-    except ImportError:
-        p = Path(path)
-        if not p.exists():
-            return None
-        return torch.load(p, map_location="cpu", weights_only=False)
+    """Checkpoint written by :func:`save_state`, or None when there is none (read safely)."""
+    from networks.checkpoint import load_checkpoint
+
     return load_checkpoint(path)
 
 

@@ -3,6 +3,9 @@
 Super-resolves every image of ``IN_DIR`` (PNG, JPEG, BMP, TIFF; grey images are treated as
 RGB) with a model file written by the USRNN experiment (``networks.sr.models.save_model``)
 and writes ``OUT_DIR/<name>.png``. ``--checkpoint bicubic`` uses MATLAB bicubic instead.
+Before anything is written, ``OUT_DIR`` is checked, every input image is decoded once (an
+unreadable one stops the run naming the file) and two inputs with the same stem (which would
+write the same output) are refused.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def main(argv: list[str]) -> int:
     set_threads(args.threads)
     from PIL import Image
 
-    from lemsim.io import atomic_path
+    from lemsim.io import atomic_path, check_output_dir
     from networks.sr.data import IMAGE_EXT, to_rgb
     from networks.sr.evaluate import super_resolve
 
@@ -49,6 +52,31 @@ def main(argv: list[str]) -> int:
     if not files:
         log.error("IN_DIR = %r holds no images (%s)", str(in_dir), ", ".join(IMAGE_EXT))
         return 2
+    try:
+        check_output_dir(out_dir, "OUT_DIR")
+    except ValueError as err:
+        log.error("%s", err)
+        return 2
+    stems: dict[str, list[str]] = {}
+    for f in files:
+        stems.setdefault(f.stem, []).append(f.name)
+    clash = {k: v for k, v in stems.items() if len(v) > 1}
+    if clash:
+        log.error("IN_DIR = %r: inputs %s would write the same OUT_DIR/<stem>.png; rename them",
+                  str(in_dir), "; ".join(" and ".join(v) for v in clash.values()))
+        return 2
+    from skimage.io import imread
+
+    def read(f: Path) -> np.ndarray:
+        return to_rgb(np.asarray(imread(f)))
+
+    for f in files:  # decode every input before writing anything
+        try:
+            read(f)
+        except Exception as err:  # noqa: BLE001 - any decoder failure: name the file
+            log.error("%s: not a readable image (%s: %s); nothing written", f,
+                      type(err).__name__, err)
+            return 2
     model = None
     if args.checkpoint != "bicubic":
         from networks.sr.models import load_model
@@ -62,11 +90,9 @@ def main(argv: list[str]) -> int:
             log.error("--scale %d but %s magnifies by %d", args.scale, args.checkpoint,
                       model.scale)
             return 2
-    from skimage.io import imread
-
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in files:
-        img = to_rgb(np.asarray(imread(f)))
+        img = read(f)
         sr = super_resolve(model, img, args.scale)
         with atomic_path(out_dir / f"{f.stem}.png") as tmp:
             Image.fromarray(sr).save(tmp, format="PNG")

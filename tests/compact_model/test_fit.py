@@ -125,14 +125,19 @@ def test_fit_physics_refuses_depressing_traces():
     fit.check_followable([good])  # a potentiating trace passes
 
 
-def test_build_nlem_skips_failed_traces(tmp_path):
+@pytest.mark.parametrize("status", ["failed: Newton did not converge at t = 0.1 s",
+                                    "failed: wall-time limit max_wall_s = 60 s reached"])
+def test_build_nlem_refuses_failed_traces(tmp_path, status):
     import h5py
 
-    paths = _synthetic_files(tmp_path, compact_model.load("paper").params)[:1]
-    with h5py.File(paths[0], "a") as fh:
-        fh.attrs["status"] = "failed: Newton did not converge at t = 0.1 s"
-    with pytest.raises(ValueError, match="failed solve"):
+    paths = _synthetic_files(tmp_path, compact_model.load("paper").params)[:2]
+    with h5py.File(paths[1], "a") as fh:
+        fh.attrs["status"] = status
+    with pytest.raises(fit.IncompleteTraceError) as err:  # not fitted on the complete rest
         fit.build_nlem(tmp_path / "nlem.json", paths)
+    assert str(paths[1]) in str(err.value) and status in str(err.value)
+    assert str(paths[0]) not in str(err.value)
+    assert not (tmp_path / "nlem.json").exists()
 
 
 def test_drop_edge_transients_removes_the_spike():

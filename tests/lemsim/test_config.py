@@ -56,7 +56,7 @@ def test_out_of_range_names_key_value_and_range() -> None:
     with pytest.raises(ConfigError) as err:
         load_config(overrides={"device.rtol": 5, "circuits.crosstalk": -0.1})
     msg = str(err.value)
-    assert "device.rtol = 5.0: must be in (0, 1]" in msg
+    assert "device.rtol = 5.0: must be in (0, 1)" in msg
     assert "circuits.crosstalk = -0.1: must be in [0, 0.25]" in msg
 
 

@@ -48,3 +48,11 @@ def test_prepare_unknown_name(tmp_path) -> None:
     with pytest.raises(ValueError, match="name = 'cifar10'"):
         prepare_dataset("cifar10", tmp_path / "x.npz", {}, seed=0)
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_classification_and_sr_names_match_the_registries():
+    from networks.config import CLASSIFICATION_NAMES, SR_NAMES
+    from networks.data import CLASSIFICATION_SETS, SR_SETS
+
+    assert set(CLASSIFICATION_NAMES) == set(CLASSIFICATION_SETS)
+    assert set(SR_NAMES) == set(SR_SETS)

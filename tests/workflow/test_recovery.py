@@ -100,7 +100,7 @@ def _complete(path: Path) -> bool:
         elif path.suffix == ".pt":
             import torch
 
-            torch.load(path, map_location="cpu", weights_only=False)
+            torch.load(path, map_location="cpu", weights_only=True)
         elif path.suffix == ".png":
             return path.read_bytes().endswith(b"IEND\xaeB`\x82")
     except Exception:  # noqa: BLE001 - any failure to read is an incomplete file

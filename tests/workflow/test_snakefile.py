@@ -54,3 +54,19 @@ def test_lint_is_clean() -> None:
 def test_dry_run_other_scales(scale: str) -> None:
     res = smk("-n", "--config", f"scale={scale}")
     assert res.returncode == 0, res.stderr[-3000:]
+
+
+def test_dotted_keys_of_a_configfile_are_expanded_and_validated(tmp_path: Path) -> None:
+    over = tmp_path / "over.yaml"  # the dotted form the Snakefile's header documents
+    over.write_text("networks.fcn.epochs: 0\n")
+    res = smk("-n", "--configfile", str(over))
+    assert res.returncode != 0
+    assert "networks.fcn.epochs = 0: must be in [1, inf]" in res.stdout + res.stderr
+
+
+def test_duplicate_key_in_a_configfile_fails_naming_it(tmp_path: Path) -> None:
+    over = tmp_path / "dup.yaml"
+    over.write_text("seed: 1\nseed: 2\n")
+    res = smk("-n", "--configfile", str(over))
+    assert res.returncode != 0
+    assert "dup.yaml: line 2: duplicate key 'seed' (first at line 1)" in res.stdout + res.stderr

@@ -59,6 +59,7 @@ rule provenance:
         report(f"{RES}/provenance.json", caption="../report/provenance.rst", category="Provenance"),
     params:
         config=config,
+        config_files=CONFIG_FILES,
     log:
         f"{LOGS}/provenance.log",
     threads: 1

@@ -6,4 +6,5 @@ setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
 from lemsim.provenance import write_provenance  # noqa: E402
 
-write_provenance(snakemake.output[0], snakemake.params.config)  # noqa: F821
+write_provenance(snakemake.output[0], snakemake.params.config,  # noqa: F821
+                 snakemake.params.config_files)  # noqa: F821
