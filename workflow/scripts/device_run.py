@@ -11,7 +11,8 @@ from device_physics.simulate import run_configured  # noqa: E402
 params = snakemake.params.device  # noqa: F821
 out = snakemake.output[0]  # noqa: F821
 try:
-    run_configured(snakemake.input.stack, snakemake.input.protocol, out, params)  # noqa: F821
+    run_configured(snakemake.input.stack, snakemake.input.protocol, out, params,  # noqa: F821
+                   max_wall_s=float(snakemake.params.max_wall_s))  # noqa: F821
 except Exception as err:  # the partial trace was written by run_configured
     from pathlib import Path
 
