@@ -85,3 +85,27 @@ def device_curves(model: str = "paper", n_per_sign: int = 15, v_read: float = 4.
         light=torch.as_tensor(np.maximum.accumulate(il / il[-1])),
         source=source,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def retention_levels(model: str = "paper", n_per_sign: int = 15, v_read: float = 4.0,
+                     seconds: float = 0.0) -> torch.Tensor:
+    """The level table ``seconds`` after programming, in the normalised units of
+    :func:`device_curves` (``(g_k(t) - g_0) / (g_N - g_0)``, same order as its ``levels``).
+
+    Each level's occupancy (``NLEM.levels``) rests in the dark at 0 V for ``seconds``
+    (``NLEM.rest``: the compact model's thermal emission of both trap populations, the natural
+    decay fitted to the physics or the paper) and is read at ``v_read``; the erased state
+    does not decay, so a level falls towards level 0.
+    """
+    import compact_model
+
+    if not (np.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"seconds = {seconds!r}: must be a finite time >= 0 s")
+    m = compact_model.load(model)
+    table = m.levels(n_per_sign=n_per_sign, v_read=v_read)
+    order = np.argsort(table.g)
+    g = np.asarray(table.g, dtype=np.float64)[order]
+    w = np.asarray(table.w, dtype=np.float64)[order]
+    gt = np.asarray(m.conductance(m.rest(w, float(seconds)), v_read), dtype=np.float64)
+    return torch.as_tensor((gt - g[0]) / (g[-1] - g[0]))

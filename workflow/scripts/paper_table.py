@@ -4,12 +4,11 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from lemsim.targets import build_table, write_table  # noqa: E402
-
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from compact_model.fit import synapse_source  # noqa: E402
+from lemsim.targets import build_table, write_table  # noqa: E402
 
 inp = snakemake.input  # noqa: F821
 source = synapse_source(json.loads(Path(inp.nlem).read_text(encoding="utf-8")))
