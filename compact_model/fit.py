@@ -815,8 +815,8 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
     * ``ppf_*``: PPF index (A_2 - A_1)/A_1 (D8);
     * ``decay*`` / ``uv_reset*`` / ``full``: fraction of the train's gain (A_N - A_1) lost at
       the probe pulse, ``(A_N - A_probe)/(A_N - A_1)`` (D10, D11 at the protocol's rest/UV
-      length; ``full``: rest and UV together), and the train's metrics at 10/30/50 pulses
-      (the probe left out);
+      length; ``full``: rest and UV together), the train's gains (``gain_current``,
+      ``gain_light``) and its metrics at 10/30/50 pulses (the probe left out);
     * anything else: the number of pulses only.
     """
     a, b, _ = metrics.pulse_peaks(t, v, i, lum)
@@ -831,6 +831,7 @@ def protocol_metrics(name: str, t, v, i, lum) -> dict[str, float]:
     elif name.startswith(("decay", "uv_reset", "full")) and len(a) >= 3:
         span = a[-2] - a[0]
         out["gain_lost_at_probe"] = float((a[-2] - a[-1]) / span) if span != 0 else float("nan")
+        out.update(gain_current=metrics.gain(a[:-1]), gain_light=metrics.gain(b[:-1]))
         out.update(_train_metrics(a[:-1], b[:-1]))
     return out
 
@@ -892,6 +893,12 @@ def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, An
             out[tr.name] = {"error": str(err)}
             continue
         out[tr.name] = {k: {"physics": phys[k], "compact": comp.get(k)} for k in phys}
+        rest = dark_rest(tr, p.v_bi) if tr.Q is not None else None
+        end = rest_decay(p, tr, np.array([float(tr.t[rest[1]] - tr.t[rest[0]])])) if rest \
+            else None
+        if end is not None:  # the natural decay over the whole rest (also when D10 is longer)
+            out[tr.name]["rest_memory_left"] = {"physics": float(end[1][-1]),
+                                                "compact": float(end[2][-1])}
         dec = rest_decay(p, tr, None)
         if dec is not None:  # D10 from the trapped charge in the dark rest
             tt = np.geomspace(dec[0][0], dec[0][-1], 2000)
