@@ -206,7 +206,9 @@ def build_table(row_files: Iterable[str | Path], scale: str, synapse_source: str
         if network:
             if t.id in preset:
                 pv = _fmt(preset[t.id]["simulated"])
-                definition += f"; preset_value: the same on preset:paper ({pv})"
+                how = preset[t.id].get("definition")
+                definition += (f"; preset_value: the same on preset:paper ({pv}"
+                               + (f": {how})" if how else ")"))
             elif source.startswith("preset:"):
                 pv = _fmt(row["simulated"])
                 definition += "; preset_value: this run is on the preset"
