@@ -12,9 +12,10 @@ class CompactConfig:
     """Compact N-LEM model: which preset or fit, levels and variability."""
 
     source: str = param("physics", choices=("physics", "paper", "measured"))
-    """Where parameters come from: ``physics`` fits the device traces (falls back to the
-    ``paper`` preset when the physics stage is disabled), ``paper`` uses the preset fitted to the
-    paper's numbers, ``measured`` fits the measurement files of ``measured``."""
+    """Where parameters come from: ``physics`` (default, every scale) fits the drift-diffusion
+    traces of the device and study stages and needs ``device.enabled`` (else the config is
+    refused at load time); ``paper`` uses the preset fitted to the paper's numbers (the named
+    comparison); ``measured`` fits the measurement files of ``measured``."""
     measured: list[str] = param(default_factory=list)
     """Measurement CSV files of one device fitted when ``source`` is ``measured`` (paths
     relative to the repository root; each with its ``<stem>.meta.yaml`` beside it, formats in
@@ -30,13 +31,17 @@ class CompactConfig:
     preset: str = param("paper", choices=("paper",))
     """Preset used when no physics traces are fitted, and as the physics fit's start point."""
     physics_study: str = "nlem"
-    """Study folder of the physics traces: ``results/device/<physics_study>/<protocol>.h5``."""
+    """Study folder of the device-stage traces: ``results/device/<physics_study>/<protocol>.h5``
+    (also the stack named by ``synapse_source``, ``physics:<physics_study>``)."""
     physics_protocols: list[str] = param(default_factory=lambda: [
-        "pulses_10", "pulses_30", "pulses_50", "ppf_10ms", "ppf_100ms", "ppf_1s", "ppf_10s",
+        "pulses_10", "pulses_30", "pulses_50", "ppf_10ms", "ppf_100ms", "ppf_1s",
         "decay", "uv_reset", "full"])
-    """Physics protocols fitted at once by ``fit_compact`` (names of config/protocols/*.yaml;
-    ``full``: its trapped-charge relaxation in the 100 s rest gives D10 when no ``decay``
-    trace exists)."""
+    """Physics protocols fitted at once by ``fit_compact`` (names of config/protocols/*.yaml).
+    Each is read where the DAG already computes it (``physics_trace`` in
+    ``workflow/rules/common.smk``): the device stage's run when ``device.protocols`` lists it,
+    else the studies' trace when ``studies.figure_protocols`` lists it, else a device run of
+    its own. ``uv_reset`` carries the UV erase (its trapped charge under UV gives the compact
+    UV rate), ``decay`` and ``full`` the natural decay (trapped charge in the dark rest)."""
     fit_max_nfev: int = param(200, lo=1, hi=100000)
     """Function-evaluation cap of the least-squares fit to the physics traces."""
     v_read: float = param(4.0, lo=0.1, hi=8.0)

@@ -131,8 +131,10 @@ def _d_label(key: str) -> str:
     proto, metric = key.split(".", 1)
     if metric == "gain_lost_at_probe":
         d = "D11" if proto.startswith("uv") else "D10+D11" if proto == "full" else "D10"
-    elif metric == "charge_decay_s":
+    elif metric in ("charge_decay_s", "rest_memory_left"):
         d = "D10"
+    elif metric in ("uv_reset_s", "uv_t63_s"):
+        d = "D11"
     else:
         d = next((v for k, v in _D_OF.items() if metric.startswith(k)), "")
     return f"{d} {metric} ({proto})".strip()
@@ -151,7 +153,8 @@ def _metrics_panel(ax, doc: dict) -> None:
                                and k.rsplit("_", 1)[0] in both)), key=_d_label)
         rel = [100 * both[k] for k in keys]
         colors = ["lightgray" if k in excluded else
-                  "tab:green" if abs(r) <= 100 * agree["tolerance"] else "tab:red"
+                  "tab:green" if abs(r) <= 100 * agree.get("tolerances", {}).get(
+                      k, agree["tolerance"]) else "tab:red"
                   for k, r in zip(keys, rel, strict=True)]
         labels = [_d_label(k) + (" [not fitted: UV]" if k in excluded else "") for k in keys]
         ref = doc.get("fitted_to", "physics")

@@ -893,10 +893,12 @@ def dolfinx_mesh(stack: Stack, cells_per_layer: int = 20,
 
 
 def run_to_h5(stack: Stack, protocol: Protocol, path: str | Path, nodes_per_layer: int = 40,
-              rtol: float = 1e-3, config: Any = None) -> Trace:
-    """Run ``protocol`` on ``stack`` with fv1d and write the result; on failure the partial
-    trace is written before the error propagates."""
+              rtol: float = 1e-3, config: Any = None, max_wall_s: float = 0.0) -> Trace:
+    """Run ``protocol`` on ``stack`` with fv1d and write the result; on failure (a failed step,
+    or ``max_wall_s`` seconds of wall time reached; 0: no limit) the partial trace is written
+    before the error propagates."""
     solver = FV1D(stack, nodes_per_layer, rtol=rtol, wavelength=protocol.wavelength)
+    solver.max_wall_s = float(max_wall_s)
     try:
         tr = solver.run(protocol)
     except SolverError as exc:

@@ -511,8 +511,10 @@ def fcn2_point(nlem_json: str | Path, out_json: str | Path, uv_mw_cm2: float,
     torch.set_num_threads(1)
     try:
         model = compact_model.load(str(nlem_json))
+        # the point's own train (the protocol its physics reset time is measured after)
         out["reset_time_compact_s"] = compact_reset_time(model, uv_mw_cm2,
-                                                         float(cfg["reset_erased"]))
+                                                         float(cfg["reset_erased"]),
+                                                         n_train=int(cfg["train_pulses"]))
         array = NLEMSynapseArray(model, ccfg, 5, 5, w_scale=fcfg.w_scale, seed=seed)
         levels = array.weight_levels()
         xtr, ytr, xte, yte = load_mnist()

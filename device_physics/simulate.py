@@ -79,7 +79,8 @@ def contract_kwargs(solver: Any, ad: Any, stack: Any, protocol: Any, config: Any
 
 def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path, *,
              cells_per_layer: int = 20, grading: float = 3.5, rtol: float = 1e-3,
-             xdmf: bool = True, config: Any = None, progress: bool = True) -> Path:
+             xdmf: bool = True, config: Any = None, progress: bool = True,
+             max_wall_s: float = 0.0) -> Path:
     """Run ``protocol_path`` on ``stack_path`` and write ``out`` (HDF5 of the data contract).
 
     Args:
@@ -93,6 +94,8 @@ def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
         config: Config section stored as provenance.
         progress: Report the simulated time reached: a tqdm bar on a terminal, an INFO log
             line every 10 s of wall time elsewhere (the rule's log under Snakemake).
+        max_wall_s: Wall-time limit of the solve, s (0: none); reaching it fails the run
+            like a failed step (partial trace written, :class:`StepFailure` raised).
 
     Raises:
         StepFailure: after writing the partial trace.
@@ -107,7 +110,7 @@ def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
     stack = load_stack(stack_path)
     protocol = load_protocol(protocol_path)
     solver, ad = build_solver(stack, protocol.wavelength, cells_per_layer, grading)
-    opts = step_options(protocol, rtol)
+    opts = step_options(protocol, rtol, max_wall_s)
     kw = contract_kwargs(solver, ad, stack, protocol, config)
     log.info("device run: stack %s, protocol %s (%.4g s), %d nodes, %d unknowns", stack.name,
              protocol.name, protocol.duration, len(solver.x), len(solver.x) * solver.ncomp)
@@ -126,9 +129,12 @@ def simulate(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
 
 
 def run_configured(stack_path: str | Path, protocol_path: str | Path, out: str | Path,
-                   device_cfg: dict[str, Any]) -> Path:
+                   device_cfg: dict[str, Any], max_wall_s: float = 0.0) -> Path:
     """Run with the ``device`` config section: solver ``dolfinx`` or ``fv1d``, its mesh
-    (``nodes_per_layer`` = cells per stack layer) and ``rtol``."""
+    (``nodes_per_layer`` = cells per stack layer) and ``rtol``, stopped after ``max_wall_s``
+    seconds (0: no limit; the DAG passes ``studies.max_wall_s``)."""
+    if not (np.isfinite(max_wall_s) and max_wall_s >= 0):
+        raise ValueError(f"max_wall_s = {max_wall_s!r}: must be >= 0 s (0: no limit)")
     solver = device_cfg.get("solver", "dolfinx")
     cells = int(device_cfg.get("nodes_per_layer", 20))
     rtol = float(device_cfg.get("rtol", 1e-3))
@@ -138,9 +144,9 @@ def run_configured(stack_path: str | Path, protocol_path: str | Path, out: str |
         from device_physics.stack import load_stack
 
         run_to_h5(load_stack(stack_path), load_protocol(protocol_path), out,
-                  nodes_per_layer=cells, rtol=rtol, config=device_cfg)
+                  nodes_per_layer=cells, rtol=rtol, config=device_cfg, max_wall_s=max_wall_s)
         return Path(out)
     if solver != "dolfinx":
         raise ValueError(f"device.solver = {solver!r}: must be 'dolfinx' or 'fv1d'")
     return simulate(stack_path, protocol_path, out, cells_per_layer=cells, rtol=rtol,
-                    config=device_cfg)
+                    config=device_cfg, max_wall_s=max_wall_s)

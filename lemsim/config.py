@@ -193,6 +193,14 @@ class LemsimConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     """HTML report and tables."""
 
+    def __post_init__(self) -> None:
+        """Cross-section checks (a compact model fitted to physics needs the physics stage)."""
+        if self.compact.source == "physics" and not self.device.enabled:
+            raise ConfigError([
+                "compact.source = 'physics' with device.enabled = false: the physics fit needs "
+                "the drift-diffusion traces; enable the device stage or set compact.source = "
+                "'paper' (the preset fitted to the paper's numbers)"])
+
 
 def schema_path() -> Path:
     """Where the generated JSON Schema is kept."""

@@ -4,9 +4,18 @@ Each stage writes its measured rows to ``results/tables/rows/<stage>.json`` as
 ``{"rows": [{"id": "D3", "simulated": 0.21, "definition": "...", "source_stage": "..."}]}``
 (:func:`write_rows`); :func:`build_table` merges them under the fixed list :data:`TARGETS` and
 writes ``results/tables/paper_vs_sim.csv`` with the columns
-``id, figure, quantity, paper, simulated, unit, scale, source_stage, definition``. A target that
-no stage filled is never left silently blank: its ``definition`` says that it was not produced
-and why.
+``id, figure, quantity, paper, simulated, preset_value, unit, scale, source_stage, role,
+synapse_source, definition``. A target that no stage filled is never left silently blank: its
+``definition`` says that it was not produced and why.
+
+* ``role``: ``calibrated`` for a device row whose number was a target of the stack's parameter
+  fit (:data:`CALIBRATED_IDS`: the residuals of ``device_physics.calibration``), ``predicted``
+  for every other row;
+* ``synapse_source``: for the network rows (F, U, S), the compact model the networks ran on
+  (``physics:<stack>`` or ``preset:paper``, the ``synapse_source`` of ``nlem.json``);
+* ``preset_value``: for the network rows, the same row run on ``preset:paper`` when a stage
+  ran it (the FCN co-design, rule ``circuits_fcn_preset``); blank otherwise, with the reason
+  in ``definition`` (:data:`PRESET_NOT_RUN`).
 """
 
 from __future__ import annotations
@@ -22,8 +31,24 @@ from typing import Any
 
 from lemsim.io import atomic_path, write_json
 
-COLUMNS = ("id", "figure", "quantity", "paper", "simulated", "unit", "scale", "source_stage",
-           "definition")
+COLUMNS = ("id", "figure", "quantity", "paper", "simulated", "preset_value", "unit", "scale",
+           "source_stage", "role", "synapse_source", "definition")
+
+#: Device rows whose paper number was a target of the stack's calibration (the residuals of
+#: ``device_physics.calibration.WEIGHTS``: D3-D7, D10-D12; a test keeps the two in step).
+CALIBRATED_IDS = frozenset({"D3", "D4", "D5", "D6", "D7", "D10", "D11", "D12"})
+
+#: Prefixes of the rows measured on the networks, which name their synapse source.
+NETWORK_PREFIXES = ("F", "U", "S")
+
+#: Why a network row has no ``preset_value`` (per row family).
+PRESET_NOT_RUN = {
+    "F": "the FCN co-design was not run on preset:paper at this scale",
+    "U": "UPENN is not rerun on preset:paper: its training takes 10+ min at default scale, "
+         "and a second run would exceed the make reproduce budget",
+    "S": "USRNN is not rerun on preset:paper: its training takes 10+ min at default scale, "
+         "and a second run would exceed the make reproduce budget",
+}
 
 
 @dataclass(frozen=True)
@@ -140,26 +165,60 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def build_table(row_files: Iterable[str | Path], scale: str) -> list[dict[str, str]]:
-    """Merge the stages' row files under :data:`TARGETS` (later files win on the same id)."""
+def _read_rows(files: Iterable[str | Path]) -> dict[str, Mapping[str, Any]]:
     measured: dict[str, Mapping[str, Any]] = {}
-    for f in row_files:
+    for f in files:
         for row in json.loads(Path(f).read_text(encoding="utf-8"))["rows"]:
             measured[row["id"]] = row
+    return measured
+
+
+def build_table(row_files: Iterable[str | Path], scale: str, synapse_source: str = "",
+                preset_files: Iterable[str | Path] = ()) -> list[dict[str, str]]:
+    """Merge the stages' row files under :data:`TARGETS` (later files win on the same id).
+
+    Args:
+        row_files: The stages' row files.
+        scale: Scale of the run (every row's ``scale``).
+        synapse_source: Synapse source of the network rows that do not name their own (the
+            ``synapse_source`` of the ``nlem.json`` the networks ran on; empty: unknown).
+        preset_files: Row files of the network rows run on ``preset:paper`` (their
+            ``simulated`` becomes the ``preset_value`` of the same row).
+    """
+    measured = _read_rows(row_files)
+    preset = _read_rows(preset_files)
     table = []
     for t in TARGETS:
         row = measured.get(t.id)
+        role = "calibrated" if t.id in CALIBRATED_IDS else "predicted"
+        network = t.id.startswith(NETWORK_PREFIXES)
         if row is None:
             table.append({"id": t.id, "figure": t.figure, "quantity": t.quantity,
-                          "paper": t.paper, "simulated": "", "unit": t.unit, "scale": scale,
-                          "source_stage": t.stage,
+                          "paper": t.paper, "simulated": "", "preset_value": "", "unit": t.unit,
+                          "scale": scale, "source_stage": t.stage, "role": role,
+                          "synapse_source": "",
                           "definition": f"NOT PRODUCED: no {t.stage} rule filled this row at "
                                         f"this scale. Intended: {t.definition}"})
             continue
+        definition = str(row.get("definition", t.definition))
+        source = str(row.get("synapse_source", synapse_source if network else ""))
+        pv = ""
+        if network:
+            if t.id in preset:
+                pv = _fmt(preset[t.id]["simulated"])
+                how = preset[t.id].get("definition")
+                definition += (f"; preset_value: the same on preset:paper ({pv}"
+                               + (f": {how})" if how else ")"))
+            elif source.startswith("preset:"):
+                pv = _fmt(row["simulated"])
+                definition += "; preset_value: this run is on the preset"
+            else:
+                definition += f"; preset_value blank: {PRESET_NOT_RUN[t.id[0]]}"
         table.append({"id": t.id, "figure": t.figure, "quantity": t.quantity, "paper": t.paper,
-                      "simulated": _fmt(row["simulated"]), "unit": row.get("unit", t.unit),
-                      "scale": scale, "source_stage": row.get("source_stage", t.stage),
-                      "definition": row.get("definition", t.definition)})
+                      "simulated": _fmt(row["simulated"]), "preset_value": pv,
+                      "unit": row.get("unit", t.unit), "scale": scale,
+                      "source_stage": row.get("source_stage", t.stage), "role": role,
+                      "synapse_source": source, "definition": definition})
     return table
 
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from networks.layers import kernels
-from networks.layers.device import DeviceCurves, device_curves, interp_lut
+from networks.layers.device import DeviceCurves, device_curves, interp_lut, retention_levels
 from networks.layers.hardware import HardwareConfig
 from networks.layers.quant import (
     absmax,
@@ -222,8 +222,17 @@ class _AnalogMixin:
             self.programmed.fill_(True)
 
     def programmed_weight(self) -> torch.Tensor:
-        """Weight read back from the programmed pairs, ``(G+ - G-) / range * scale``."""
-        return (self.g_pos - self.g_neg) / self._lvrange * self.w_scale
+        """Weight read back from the programmed pairs, ``(G+ - G-) / range * scale``, at
+        ``hw.retention_s`` after programming (the pairs relaxed by the compact model's natural
+        decay, :func:`~networks.layers.device.retention_levels`, when ``hw.retention``)."""
+        hw = self.hw
+        gp, gn = self.g_pos, self.g_neg
+        if hw is not None and hw.retention and hw.retention_s > 0:
+            decayed = retention_levels(hw.compact_model, hw.levels_per_sign, hw.v_read,
+                                       float(hw.retention_s)).to(self.levels)
+            gp = interp_levels(gp, self.levels, decayed)
+            gn = interp_levels(gn, self.levels, decayed)
+        return (gp - gn) / self._lvrange * self.w_scale
 
     def effective_weight(self) -> torch.Tensor:
         """The weight the crossbar applies now (gradient flows straight through to ``weight``)."""
@@ -476,6 +485,17 @@ class _AnalogMixin:
 
 F32 = np.float32
 _POOL_MAX = 2
+
+
+def interp_levels(g: torch.Tensor, levels: torch.Tensor, mapped: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear map of conductances ``g`` taking ``levels[k]`` to ``mapped[k]``
+    (ascending ``levels``; linear extrapolation on the end segments, so programming noise
+    around a level maps around its image)."""
+    n = levels.numel()
+    i = torch.searchsorted(levels, g.contiguous()).clamp(1, n - 1)
+    x0, x1 = levels[i - 1], levels[i]
+    y0, y1 = mapped[i - 1], mapped[i]
+    return y0 + (g - x0) * (y1 - y0) / (x1 - x0)
 
 
 def _give_back(pool: list[torch.Tensor], buf: torch.Tensor) -> None:

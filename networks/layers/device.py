@@ -56,16 +56,30 @@ def _to_numpy_fn(fn: Callable[..., object]) -> Callable[[np.ndarray], np.ndarray
     return f
 
 
+def level_table(m: object, n_per_sign: int, v_read: float) -> object:
+    """The compact model's level table written as the circuits stage writes its arrays
+    (``circuits.config.CircuitsConfig``: ``write_amplitude_v`` pulses of ``write_width_s``,
+    as many apart, up to ``write_n_max``; the paper's 1 ms, 5 V pulses), so the analog layers
+    and :class:`circuits.synapse_array.NLEMSynapseArray` share one table."""
+    from circuits.config import CircuitsConfig
+
+    c = CircuitsConfig()
+    return m.levels(n_per_sign=n_per_sign, v_read=v_read, n_max=c.write_n_max,  # type: ignore[attr-defined]
+                    amplitude=c.write_amplitude_v, width=c.write_width_s,
+                    interval=c.write_width_s)
+
+
 @functools.lru_cache(maxsize=16)
 def device_curves(model: str = "paper", n_per_sign: int = 15, v_read: float = 4.0) -> DeviceCurves:
-    """Level table and normalised curves of compact-model preset/path ``model``."""
+    """Level table (:func:`level_table`) and normalised curves of compact-model preset/path
+    ``model``."""
     import compact_model
     from compact_model import torch_bridge as tb
 
     u = np.linspace(0.0, 1.0, _N_LUT)
     m = compact_model.load(model)
-    levels = np.asarray(tb.levels_tensor(m, n_per_sign=n_per_sign, v_read=v_read),
-                        dtype=np.float64)
+    g = np.sort(np.asarray(level_table(m, n_per_sign, v_read).g, dtype=np.float64))
+    levels = (g - g[0]) / (g[-1] - g[0])
     cur = _to_numpy_fn(tb.current_curve(m))
     light = _to_numpy_fn(tb.light_curve(m))
     source = f"compact_model:{model}"
@@ -85,3 +99,27 @@ def device_curves(model: str = "paper", n_per_sign: int = 15, v_read: float = 4.
         light=torch.as_tensor(np.maximum.accumulate(il / il[-1])),
         source=source,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def retention_levels(model: str = "paper", n_per_sign: int = 15, v_read: float = 4.0,
+                     seconds: float = 0.0) -> torch.Tensor:
+    """The level table ``seconds`` after programming, in the normalised units of
+    :func:`device_curves` (``(g_k(t) - g_0) / (g_N - g_0)``, same order as its ``levels``).
+
+    Each level's occupancy (``NLEM.levels``) rests in the dark at 0 V for ``seconds``
+    (``NLEM.rest``: the compact model's thermal emission of both trap populations, the natural
+    decay fitted to the physics or the paper) and is read at ``v_read``; the erased state
+    does not decay, so a level falls towards level 0.
+    """
+    import compact_model
+
+    if not (np.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"seconds = {seconds!r}: must be a finite time >= 0 s")
+    m = compact_model.load(model)
+    table = level_table(m, n_per_sign, v_read)
+    order = np.argsort(table.g)
+    g = np.asarray(table.g, dtype=np.float64)[order]
+    w = np.asarray(table.w, dtype=np.float64)[order]
+    gt = np.asarray(m.conductance(m.rest(w, float(seconds)), v_read), dtype=np.float64)
+    return torch.as_tensor((gt - g[0]) / (g[-1] - g[0]))

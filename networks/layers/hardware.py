@@ -8,6 +8,7 @@ cell's I-V nonlinearity acts on the input. ``hw=None`` in a layer means the digi
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,13 @@ class HardwareConfig:
     """N-LEM → photodiode optical efficiency; None = ``CircuitsConfig.optical_efficiency``."""
     pd_responsivity: float | None = None
     """Photodiode responsivity in A/W; None = ``CircuitsConfig.pd_responsivity_a_w``."""
+    retention_s: float = 0.0
+    """Time since programming at which the programmed pairs are read, s (0: right after
+    programming; no refresh in between). The conductances relax as the compact model's natural
+    decay says (thermal emission of both trap populations, ``NLEM.rest``; see
+    :func:`networks.layers.device.retention_levels`)."""
+    retention: bool = True
+    """Apply that decay (False: the device is taken to hold its conductance forever)."""
     seed: int = 0
     """Seed of the per-layer noise generators (layer k gets a seed derived from it and k)."""
     _count: int = field(default=0, init=False, repr=False, compare=False)
@@ -71,6 +79,8 @@ class HardwareConfig:
             v = getattr(self, name)
             if not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"{name} = {v}: allowed 0..1")
+        if not (math.isfinite(float(self.retention_s)) and float(self.retention_s) >= 0.0):
+            raise ValueError(f"retention_s = {self.retention_s}: must be a finite time >= 0 s")
         if not 0.0 < float(self.v_read) <= 20.0:
             raise ValueError(f"v_read = {self.v_read}: allowed (0, 20] V")
         if self.coupling_efficiency is None:
@@ -84,9 +94,10 @@ class HardwareConfig:
 
     @classmethod
     def ideal(cls, **kw: Any) -> HardwareConfig:
-        """Noise off, infinite resolution, linear cells, continuous weights (equals digital)."""
+        """Noise off, infinite resolution, linear cells, continuous weights, no retention loss
+        (equals digital)."""
         base = dict(dac_bits=0, adc_bits=0, prog_noise=0.0, read_noise=0.0, skip_noise=0.0,
-                    nonlinearity=False, quantize_weights=False)
+                    nonlinearity=False, quantize_weights=False, retention=False)
         base.update(kw)
         return cls(**base)
 

@@ -166,3 +166,15 @@ def test_command_line_values_beat_the_scale_file() -> None:
 def test_resolve_raw_reads_config_yaml(repo_root) -> None:
     raw = resolve_raw(overrides={"scale": "smoke"})
     assert raw["scale"] == "smoke" and raw["results"] == "results"
+
+
+def test_physics_source_is_the_default_at_every_scale() -> None:
+    for scale in ("smoke", "default", "paper"):
+        assert load_config(scale).compact.source == "physics", scale
+
+
+def test_physics_source_without_the_device_stage_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"compact.source = 'physics' with device.enabled"):
+        load_config("default", overrides={"device.enabled": False})
+    cfg = load_config("default", overrides={"device.enabled": False, "compact.source": "paper"})
+    assert cfg.compact.source == "paper"

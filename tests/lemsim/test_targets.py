@@ -26,7 +26,7 @@ def test_table_merges_rows_and_explains_missing(tmp_path: Path) -> None:
     assert [r["id"] for r in table] == list(TARGET_IDS)
     by_id = {r["id"]: r for r in table}
     assert by_id["D3"]["simulated"] == "0.212346"
-    assert by_id["S5"]["definition"] == "x"
+    assert by_id["S5"]["definition"].startswith("x; preset_value blank: USRNN is not rerun")
     assert by_id["D4"]["simulated"] == "" and by_id["D4"]["definition"].startswith("NOT PRODUCED")
     out = write_table(tmp_path / "t.csv", table)
     with open(out, newline="") as fh:
@@ -38,3 +38,30 @@ def test_table_merges_rows_and_explains_missing(tmp_path: Path) -> None:
 def test_unknown_row_id_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="row id = 'D99'"):
         write_rows(tmp_path / "x.json", [{"id": "D99", "simulated": 1}])
+
+
+def test_role_synapse_source_and_preset_value(tmp_path: Path) -> None:
+    write_rows(tmp_path / "a.json", [{"id": "D3", "simulated": 0.2}, {"id": "D1", "simulated": 1},
+                                     {"id": "F4", "simulated": 97.0, "definition": "fcn"},
+                                     {"id": "U5", "simulated": 50.0, "definition": "upenn"}])
+    write_rows(tmp_path / "p.json", [{"id": "F4", "simulated": 96.5}])
+    table = build_table([tmp_path / "a.json"], "smoke", synapse_source="physics:nlem",
+                        preset_files=[tmp_path / "p.json"])
+    by_id = {r["id"]: r for r in table}
+    assert by_id["D3"]["role"] == "calibrated" and by_id["D1"]["role"] == "predicted"
+    assert by_id["F4"]["role"] == "predicted"
+    assert by_id["D3"]["synapse_source"] == ""  # device rows have no synapses
+    assert by_id["F4"]["synapse_source"] == by_id["U5"]["synapse_source"] == "physics:nlem"
+    assert by_id["F4"]["preset_value"] == "96.5" and "preset:paper (96.5)" in by_id["F4"][
+        "definition"]
+    assert by_id["U5"]["preset_value"] == "" and "10+ min" in by_id["U5"]["definition"]
+    # a run on the preset is its own preset value
+    table = build_table([tmp_path / "a.json"], "smoke", synapse_source="preset:paper")
+    assert {r["id"]: r for r in table}["U5"]["preset_value"] == "50"
+
+
+def test_calibrated_rows_are_the_calibration_targets() -> None:
+    from device_physics.calibration import WEIGHTS
+    from lemsim.targets import CALIBRATED_IDS
+
+    assert {k.split("_")[0] for k in WEIGHTS} == CALIBRATED_IDS

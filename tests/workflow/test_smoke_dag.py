@@ -114,3 +114,21 @@ def test_changed_parameter_reruns_exactly_its_downstream(smoke_results: Path) ->
     assert "usrnn_train" in jobs and "paper_table" in jobs and "usrnn_report" in jobs
     upstream = {"prepare_data", "fit_compact", "device_run", "circuits_fcn_codesign"}
     assert not jobs & upstream, jobs
+
+
+def test_network_rows_name_their_physics_source(smoke_results: Path) -> None:
+    """compact.source physics (the default): the F, U and S rows ran on physics:nlem, the F
+    rows carry the preset's value beside it, and the D rows say which were calibrated."""
+    with open(smoke_results / "tables" / "paper_vs_sim.csv", newline="") as fh:
+        rows = {r["id"]: r for r in csv.DictReader(fh)}
+    for rid, r in rows.items():
+        if rid[0] in "FUS" and r["simulated"] != "":
+            assert r["synapse_source"] == "physics:nlem", r
+        assert r["role"] == ("calibrated" if rid in ("D3", "D4", "D5", "D6", "D7", "D10", "D11",
+                                                     "D12") else "predicted"), r
+    for rid in ("F3", "F4"):
+        assert 0.0 <= float(rows[rid]["preset_value"]) <= 100.0, rows[rid]
+    assert rows["U5"]["preset_value"] == "" and "10+ min" in rows["U5"]["definition"]
+    with open(smoke_results / "compact" / "physics_vs_compact.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert table and {"protocol", "metric", "physics", "compact"} <= set(table[0])

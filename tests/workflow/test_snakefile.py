@@ -70,3 +70,21 @@ def test_duplicate_key_in_a_configfile_fails_naming_it(tmp_path: Path) -> None:
     res = smk("-n", "--configfile", str(over))
     assert res.returncode != 0
     assert "dup.yaml: line 2: duplicate key 'seed' (first at line 1)" in res.stdout + res.stderr
+
+
+def test_default_dag_runs_no_protocol_twice(tmp_path: Path) -> None:
+    """The compact fit (source physics, the default) and the device rows read the traces the
+    device and study stages compute: no protocol runs both as a device run and a study trace,
+    and the fit's inputs are among them."""
+    import re
+
+    from lemsim.config import load_config
+
+    res = smk("-n", "--config", f"results={tmp_path}")
+    assert res.returncode == 0, res.stderr[-3000:]
+    device = set(re.findall(rf"{tmp_path}/device/nlem/(\w+)\.h5", res.stdout))
+    studies = set(re.findall(rf"{tmp_path}/studies/traces/(\w+)\.h5", res.stdout))
+    assert device and studies and not device & studies, (device, studies)
+    cfg = load_config("default")
+    assert set(cfg.compact.physics_protocols) <= device | studies
+    assert "rule circuits_fcn_preset:" in res.stdout

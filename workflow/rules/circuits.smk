@@ -36,3 +36,35 @@ rule circuits_fcn_codesign:
         runtime=30,
     script:
         "../scripts/circuits_fcn_codesign.py"
+
+
+# The same co-design on the paper preset (compact.source "physics" only): the preset's F rows
+# become the preset_value column of the table beside the physics-sourced ones. Only the FCN
+# (about a minute at default scale); UPENN and USRNN are not rerun (lemsim.targets).
+PRESET_ROWS = [f"{RES}/tables/rows_preset/fcn.json"] if COMPACT["source"] == "physics" else []
+ALL += PRESET_ROWS
+
+
+rule circuits_fcn_preset:
+    output:
+        nlem=f"{RES}/networks/fcn_preset/nlem_preset.json",
+        metrics=f"{RES}/networks/fcn_preset/metrics.json",
+        f_rows=f"{RES}/networks/fcn_preset/f_rows.csv",
+        h5=f"{RES}/networks/fcn_preset/synapses.h5",
+        rows=f"{RES}/tables/rows_preset/fcn.json",
+    params:
+        fcn=section("networks.fcn"),
+        circuits=section("circuits"),
+        compact=COMPACT,
+        seed=config["seed"],
+        scale=config["scale"],
+    log:
+        f"{LOGS}/circuits/fcn_preset.log",
+    threads: 1
+    conda:
+        ENV
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/circuits_fcn_preset.py"

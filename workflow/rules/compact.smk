@@ -1,16 +1,13 @@
-# Compact N-LEM model (compact_model): fit to the physics traces, to a measured device
-# (compact.source "measured": the files of compact.measured and their .meta.yaml), or the paper
-# preset when the physics stage is off or compact.source is "paper"; then the device panels and
-# the fit report.
+# Compact N-LEM model (compact_model): fit to the physics traces (compact.source "physics", the
+# default; each trace read where the device or study stage computes it, physics_trace in
+# common.smk), to a measured device (compact.source "measured": the files of compact.measured
+# and their .meta.yaml), or the paper preset (compact.source "paper"); then the device panels
+# and the fit report. "physics" with the device stage off is refused when the config is loaded.
 
 COMPACT = section("compact")
-_USE_PHYSICS = COMPACT["source"] == "physics" and config["device"]["enabled"]
+_USE_PHYSICS = COMPACT["source"] == "physics"
 COMPACT_TRACES = (
-    expand(
-        f"{RES}/device/{COMPACT['physics_study']}/{{p}}.h5", p=COMPACT["physics_protocols"]
-    )
-    if _USE_PHYSICS
-    else []
+    [physics_trace(p) for p in COMPACT["physics_protocols"]] if _USE_PHYSICS else []
 )
 COMPACT_MEASURED = (
     list(COMPACT["measured"]) if COMPACT["source"] == "measured" else []
@@ -28,7 +25,12 @@ COMPACT_FIGS = [
 ]
 
 ROWS += [f"{RES}/tables/rows/compact.json"]
-ALL += [f"{RES}/compact/nlem.json", f"{RES}/figures/compact_fit_report.png", *COMPACT_FIGS]
+ALL += [
+    f"{RES}/compact/nlem.json",
+    f"{RES}/compact/physics_vs_compact.csv",
+    f"{RES}/figures/compact_fit_report.png",
+    *COMPACT_FIGS,
+]
 
 
 rule fit_compact:
@@ -41,6 +43,7 @@ rule fit_compact:
         report=fig(f"{RES}/figures/compact_fit_report.png", "compact", "Device physics",
                    "Compact model"),
         rows=f"{RES}/tables/rows/compact.json",
+        table=f"{RES}/compact/physics_vs_compact.csv",
     params:
         compact=COMPACT,
     log:

@@ -2,6 +2,8 @@
 # study "nlem" is the configured stack (device.stack); other studies are the control stacks
 # config/stacks/<study>.yaml. Protocols are config/protocols/<protocol>.yaml.
 
+from device_physics.studies_config import studies_section
+
 DEVICE = section("device")
 if DEVICE["enabled"]:
     ALL += expand(f"{RES}/device/nlem/{{p}}.h5", p=DEVICE["protocols"])
@@ -16,6 +18,8 @@ rule device_run:
         f"{RES}/device/{{study}}/{{protocol}}.h5",
     params:
         device=DEVICE,
+        # the same wall-time limit as every study run (studies.max_wall_s; 0: none)
+        max_wall_s=studies_section(config)["max_wall_s"],
     log:
         f"{LOGS}/device/{{study}}_{{protocol}}.log",
     threads: 1
@@ -46,14 +50,24 @@ rule device_figure:
         "../scripts/device_figure.py"
 
 
-_PULSE_RUNS = [p for p in DEVICE["protocols"] if p.startswith("pulses_")]
+# Pulse trains of the device rows: the device stage's and the studies' (each read once, where
+# it is computed: physics_trace in common.smk).
+_STUDY_SEC = studies_section(config)
+_PULSE_RUNS = sorted(
+    {p for p in DEVICE["protocols"] if p.startswith("pulses_")}
+    | (
+        {p for p in _STUDY_SEC["figure_protocols"] if p.startswith("pulses_")}
+        if _STUDY_SEC["enabled"]
+        else set()
+    )
+)
 if DEVICE["enabled"] and _PULSE_RUNS:
     ROWS += [f"{RES}/tables/rows/device.json"]
 
 
 rule device_rows:
     input:
-        traces=expand(f"{RES}/device/nlem/{{p}}.h5", p=_PULSE_RUNS),
+        traces=[physics_trace(p) for p in _PULSE_RUNS],
         nlem=f"{RES}/compact/nlem.json",
     output:
         f"{RES}/tables/rows/device.json",

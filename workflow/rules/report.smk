@@ -36,7 +36,10 @@ rule study_rows:
 rule paper_table:
     input:
         # Later files win on the same row id: the physics rows come last (physics first).
-        lambda wc: sorted(ROWS, key=lambda path: os.path.basename(path) in PHYSICS_ROWS),
+        rows=lambda wc: sorted(ROWS, key=lambda path: os.path.basename(path) in PHYSICS_ROWS),
+        # the synapse source of the network rows, and their rows run on the preset
+        nlem=f"{RES}/compact/nlem.json",
+        preset=PRESET_ROWS,
     output:
         report(
             f"{RES}/tables/paper_vs_sim.csv",

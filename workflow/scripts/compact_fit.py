@@ -15,6 +15,7 @@ try:
         snakemake.output.report,  # noqa: F821
         list(snakemake.input.traces),  # noqa: F821
         snakemake.params.compact,  # noqa: F821
+        table_csv=snakemake.output.table,  # noqa: F821
     )
 except ValueError as err:  # e.g. a depressing physics trace: say why in the rule's log
     logging.getLogger("fit_compact").error("%s", err)

@@ -14,7 +14,8 @@ from device_physics.timestepping import StepFailure  # noqa: E402
 params = snakemake.params.device  # noqa: F821
 out = snakemake.output[0]  # noqa: F821
 try:
-    run_configured(snakemake.input.stack, snakemake.input.protocol, out, params)  # noqa: F821
+    run_configured(snakemake.input.stack, snakemake.input.protocol, out, params,  # noqa: F821
+                   max_wall_s=float(snakemake.params.max_wall_s))  # noqa: F821
 except (StepFailure, SolverError, FVSolverError) as err:  # solver failures only: the partial
     # trace was written by run_configured; any other error (bad input, a bug) propagates
     from pathlib import Path
