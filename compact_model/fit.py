@@ -431,7 +431,7 @@ def check_followable(traces: Sequence[DeviceTrace], tol: float = DEPRESSION_TOL)
                                 f"(the model needs >= {-tol:g})")
     if problems:
         raise ValueError("physics traces the compact model cannot follow (it potentiates "
-                         "under positive pulses; calibrate the stack, issue 4): "
+                         "under positive pulses; calibrate the stack, docs/calibration.md): "
                          + "; ".join(problems))
 
 
@@ -732,7 +732,8 @@ AFTER_UV_METRICS = ("gain_lost_at_probe",)
 def agreement(physics_vs_compact: Mapping[str, Any], rel: float = 0.10,
               uv_not_fitted: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Relative difference compact/physics - 1 of every metric in :func:`compare_traces`'s
-    result (``n_pulses`` left out), and whether all are within ``rel`` (issue 5: 10 %).
+    result (``n_pulses`` left out), and whether all are within ``rel``
+    (10 %: the compact model's acceptance).
 
     Metrics of :data:`AFTER_UV_METRICS` of the protocols in ``uv_not_fitted`` (UV the model
     cannot follow, not fitted) go to ``excluded`` with their difference, outside the check.

@@ -7,11 +7,11 @@ PAPER_TARGETS D3-D12, its on-disk run cache, and the residual definition. Runnab
     python -m device_physics.calibration --stack config/stacks/nlem.yaml \
         -o results/calibration/calibration.json --max-evals 20
 
-    # the default-mesh check of the session-4 two-population set (dolfinx, 20 cells/layer):
+    # the default-mesh check of the two-population set (dolfinx, 20 cells/layer):
     python -m device_physics.calibration --solver dolfinx --nodes-per-layer 20 \
         --params two_species --evaluate-only
 
-**Shunt** (session 5): the stack's ``shunt_conductance`` G_sh (a charge-independent,
+**Shunt**: the stack's ``shunt_conductance`` G_sh (a charge-independent,
 non-emitting leakage path, J_ext = J_dd + G_sh V) leaves the light and NL unchanged and pulls
 the current gains towards 1; with the traps fitted to the LIGHT gains, :func:`fit_shunt` (CLI
 ``--fit-shunt``) gives the G_sh whose current gains best fit D6 at 10 and 50 pulses from one
@@ -33,9 +33,9 @@ written trapped charge ``q(t) - q0`` (net electrons minus holes, C/m^2, relative
 pristine ``q0`` of the train's first sample; its sign made positive), the D10/D11 definitions
 of :func:`device_physics.studies.trace_metrics`. The probe pulse at the end of each branch
 checks them: ``probe_lost_rest`` / ``probe_lost_uv`` (extra keys of the metrics) are the
-fractions of the train's current gain that the probe has lost. Until session 3 the read was
-a proxy, ``interp(Q(t); Q_k, J_k)`` over the train's (charge, peak current) pairs; with the
-two trap populations of session 4 that proxy overstated the loss (63 % lost after 23 s,
+fractions of the train's current gain that the probe has lost. The charge is read instead of
+a proxy, ``interp(Q(t); Q_k, J_k)`` over the train's (charge, peak current) pairs: with
+two trap populations that proxy overstated the loss (63 % lost after 23 s,
 while the probe after 71.6 s had lost 63.9 % and the charge 62.9 %), because the probe (like
 every train pulse) refills the fast population within its 30 ms.
 
@@ -94,11 +94,11 @@ from lemsim.io import write_json
 log = logging.getLogger(__name__)
 
 #: Bump when the physics or the raw record changes: old cache entries are then not reused.
-MODEL_VERSION = "fv1d-2026-11-29a"
+MODEL_VERSION = "fv1d-photoemission-1"
 #: Residual of a metric that cannot be computed.
 MISSING = 10.0
 
-#: Paper values of D3-D12 (PAPER_TARGETS.md).
+#: Paper values of D3-D12 (docs/targets.md).
 PAPER: dict[str, float] = {
     "D3_nl_current": 0.20, "D4_nl_light": 0.27, "D5_pearson": 0.999,
     "D6_gain_current_10": 1.38, "D6_gain_current_50": 2.40,
@@ -112,7 +112,7 @@ WEIGHTS: dict[str, float] = {
     "D7_gain_light_10": 1.0, "D7_gain_light_50": 1.0,
     "D10_decay_s": 1.0, "D11_uv_reset_s": 1.0, "D12_ratio": 0.5,
 }
-#: Acceptance bands of issue 4 (lo, hi) used in the report.
+#: Acceptance bands (lo, hi) of the calibration, used in the report.
 BANDS: dict[str, tuple[float, float]] = {
     "D3_nl_current": (0.15, 0.25), "D4_nl_light": (0.22, 0.32), "D5_pearson": (0.99, 1.0),
     "D6_gain_current_10": (1.23, 1.53), "D6_gain_current_50": (2.15, 2.65),
@@ -182,7 +182,7 @@ DEFAULT_PARAMS: tuple[FreeParam, ...] = (
 )
 
 _FT = ("layers", "pvp", "traps", "pvp_fast_electron_traps")
-#: Free parameters of the two-population stack (calibrated 2026-11-29, session 4): the slow
+#: Free parameters of the two-population stack (docs/calibration.md): the slow
 #: population (``pvp_electron_traps``: sheet density, capture, depth mean and width; it carries
 #: the growth to 50 pulses and the natural decay) and the fast, saturating one
 #: (``pvp_fast_electron_traps``: sheet density, capture, depth; it gives the nonlinearity of

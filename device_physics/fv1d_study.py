@@ -1,4 +1,4 @@
-"""Quick mechanism studies with the fast fv1d solver (issue 4 exploration, not calibration).
+"""Quick mechanism studies with the fast fv1d solver (exploration, not calibration).
 
 ``pulse_peaks`` reads the per-pulse response of a trace; ``summarise`` runs a protocol on a
 stack and returns the numbers the paper's D rows talk about (gain of current and light over

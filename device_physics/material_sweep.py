@@ -1,4 +1,4 @@
-"""The material-to-accuracy sweep (issue 9, item 2): PVP trap density x UV intensity.
+"""The material-to-accuracy sweep: PVP trap density x UV intensity.
 
 Each grid point goes material -> physics -> compact model -> network:
 

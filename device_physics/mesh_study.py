@@ -1,4 +1,4 @@
-"""Mesh-convergence study of the trap slab (issue 4): pulse-train metrics against cells/layer.
+"""Mesh-convergence study of the trap slab: pulse-train metrics against cells/layer.
 
 The PVP electron traps sit in a 3 nm slab at the IDTBT/PVP interface, so the trapped charge
 and the potentiation depend on how finely that slab and its surroundings are meshed.

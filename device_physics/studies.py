@@ -1,4 +1,4 @@
-"""Mechanism studies and parameter variants of the device physics (issue 4, items 4-5).
+"""Mechanism studies and parameter variants of the device physics.
 
 Owns
 
@@ -620,7 +620,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
     """Run ``protocol`` on ``stack`` with parameter overrides using the fv1d (default) or the
     dolfinx solver.
 
-    Signature (stable, used by the issue-9 material-to-accuracy sweep)::
+    Signature (stable, used by the material-to-accuracy sweep)::
 
         run_variant(stack, protocol, overrides=None, *, protocol_overrides=None,
                     nodes_per_layer=6, rtol=0.05, ratio=1.2, dt_edge=1e-6, h5_path=None,
@@ -645,7 +645,7 @@ def run_variant(stack: str | Path | Mapping[str, Any] | Stack,
         fail_soft: A solver failure returns ``status = "failed: ..."`` with the metrics of the
             partial trace (written to ``h5_path`` too); false re-raises it.
         newton_its: Newton iteration cap of a failed UV-on step's retry (:func:`_study_solver`);
-            the default 25 (fv1d's own cap) turns the retry off: since 2026-11-29 fv1d starts
+            the default 25 (fv1d's own cap) turns the retry off: fv1d starts
             the first UV step from the photo-generated carriers (``FV1D.photo_predictor``)
             and the retry's poorer states made the later pulse edges fail.
         retry_sanitized: fv1d's retry of a failed step from a sanitised guess

@@ -31,7 +31,7 @@ from networks.config import NetworksConfig
 ROOT = Path(__file__).resolve().parents[1]
 #: Folder of the YAML configuration files.
 CONFIG_DIR = ROOT / "config"
-#: Scales a run can use (ARCHITECTURE.md, "Scales").
+#: Scales a run can use (docs/architecture.md, "Scales").
 SCALES = ("smoke", "default", "paper")
 
 __all__ = ["ConfigError", "LemsimConfig", "load_config", "resolve_raw", "SCALES", "ROOT"]

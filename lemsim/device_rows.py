@@ -2,7 +2,7 @@
 drift-diffusion traces, next to the compact model's values.
 
 This module joins two stages (it reads the physics HDF5 files with the compact model's metric
-functions, which issue 4 makes shared) and so lives in the infrastructure package. The physics
+functions, shared by both) and so lives in the infrastructure package. The physics
 value is the row's ``simulated`` value: the pipeline is physics-first, and a physics stack that
 is not calibrated yet is reported as it is. The compact model's value is named in the definition
 (for the ``paper`` preset it is fitted to the paper's numbers, not predicted).
@@ -83,7 +83,7 @@ def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> lis
     first, last = pulse_runs[0], pulse_runs[-1]
     p1, pn = phys[first], phys[last]
     n_last = int(last.split("_")[1])
-    stage = "device_physics (dolfinx drift-diffusion; stack partly calibrated, issue 4)"
+    stage = "device_physics (dolfinx drift-diffusion; stack partly calibrated, docs/calibration.md)"
 
     def note(run: str) -> str:
         st = phys[run]["status"]

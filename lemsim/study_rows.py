@@ -269,7 +269,8 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
                           + st(status, uv[0])
                           + ("; far faster than the paper's 2.52 s: UV photo-emission empties "
                              "the traps within ms; a slower emission leaves a floor because the "
-                             "UV photoelectrons of the IDTBT refill the fast traps (issue 4)"
+                             "UV photoelectrons of the IDTBT refill the fast traps "
+                             "(docs/calibration.md)"
                              if math.isfinite(reset_s) and reset_s < 0.25 else "")})
     if dec and uv:
         ratio = reset_s / decay_s if math.isfinite(reset_s) and math.isfinite(decay_s) else None

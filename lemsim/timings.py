@@ -36,8 +36,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("physics studies", ("study_",)),
     ("compact model", ("fit_compact", "compact_")),
     ("circuits", ("circuits_",)),
-    ("UPENN (issue 7)", ("upenn_",)),
-    ("USRNN (issue 8)", ("usrnn_",)),
+    ("UPENN and Contrast Net", ("upenn_",)),
+    ("USRNN and SR baselines", ("usrnn_",)),
     ("material sweep", ("sweep_",)),
     ("table and provenance", ("paper_table", "provenance", "report")),
 )

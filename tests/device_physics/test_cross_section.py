@@ -1,6 +1,6 @@
 """The 2D pixel cross-section (``device_physics.cross_section``): its fluxes are the 1D
 scheme for a laterally uniform state, and the centre of a wide electrode reproduces the 1D
-solver through a voltage pulse (issue 3, item 5)."""
+solver through a voltage pulse."""
 
 from __future__ import annotations
 

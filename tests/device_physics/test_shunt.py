@@ -16,7 +16,7 @@ from device_physics.stack import StackError, stack_from_dict
 from device_physics.timestepping import StepOptions, run_protocol
 
 STACK = "config/stacks/nlem.yaml"
-G = 20.0  # A/(m2 V): the size the paper's current/light gains ask for (issue #4)
+G = 20.0  # A/(m2 V): the size the paper's current/light gains ask for (docs/calibration.md)
 RTOL = 1e-3
 
 

@@ -50,7 +50,7 @@ def test_stage_sums_and_spans(workdir: Path) -> None:
     dev = rows["device physics"]
     assert dev["jobs"] == 2 and dev["job_s"] == pytest.approx(81.0)  # 61 + 20 (parallel)
     assert dev["span_s"] == pytest.approx(61.0)
-    assert rows["USRNN (issue 8)"]["job_s"] == pytest.approx(100.0)
+    assert rows["USRNN and SR baselines"]["job_s"] == pytest.approx(100.0)
     assert rows["whole run"]["span_s"] == pytest.approx(171.0)
     assert rows["whole run"]["jobs"] == 4
 

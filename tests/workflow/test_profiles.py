@@ -1,4 +1,4 @@
-"""The Snakemake profiles name only rules that exist (issue 9, item 3: cluster profile)."""
+"""The Snakemake profiles name only rules that exist (the cluster profile included)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The whole DAG end to end at smoke scale, report included (issue 9: CI runs the smoke DAG)."""
+"""The whole DAG end to end at smoke scale, report included (CI runs it)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_data_written_with_provenance(smoke_results: Path) -> None:
 
 
 def test_material_sweep_fills_its_grid(smoke_results: Path) -> None:
-    """Issue 9 item 2 at smoke scale: a >= 3 x 3 grid; every cell a number or a reason."""
+    """The material sweep at smoke scale: a >= 3 x 3 grid; every cell a number or a reason."""
     with open(smoke_results / "sweep" / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) >= 9
@@ -71,7 +71,7 @@ def test_material_sweep_fills_its_grid(smoke_results: Path) -> None:
 
 
 def test_physics_studies_written(smoke_results: Path) -> None:
-    """Issue 4 items 4-6: mechanism table, profiles, sweeps and Fig. 2 panels exist."""
+    """The physics studies: mechanism table, profiles, sweeps and Fig. 2 panels exist."""
     studies, figs = smoke_results / "studies", smoke_results / "figures" / "studies"
     with open(studies / "mechanism_table.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) >= 2

@@ -1,4 +1,4 @@
-"""The material-to-accuracy sweep (issue 9, item 2): library pieces and the smoke DAG.
+"""The material-to-accuracy sweep: library pieces and the smoke DAG.
 
 The unit tests check the pieces the rules call (device_physics.material_sweep); the workflow
 test runs the sweep's targets at smoke scale (3 x 3 grid, 3-pulse train) and checks every

@@ -1,4 +1,4 @@
-# The paper-vs-simulation table and the provenance record (issue 9). Rule files of the stages
+# The paper-vs-simulation table and the provenance record. Rule files of the stages
 # append their row files (lemsim.targets.write_rows) to ROWS; this file must be included last.
 
 ALL += [f"{RES}/tables/paper_vs_sim.csv", f"{RES}/provenance.json"]
