@@ -148,14 +148,23 @@ def to_csv(rows: list[dict[str, object]]) -> str:
     return buf.getvalue()
 
 
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """Options of the timings command (also ``lemsim timings``)."""
+    ap.add_argument("results", help="results directory of the run")
+    ap.add_argument("--workdir", default=".", help="Snakemake working directory (repo root)")
+    ap.add_argument("--out", default=None, help="CSV path (default <results>/tables/timings.csv)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the stage table of a run and write ``<results>/tables/timings.csv``."""
     ap = argparse.ArgumentParser(prog="python -m lemsim.timings",
                                  description=__doc__.split("\n")[0])
-    ap.add_argument("results", help="results directory of the run")
-    ap.add_argument("--workdir", default=".", help="Snakemake working directory (repo root)")
-    ap.add_argument("--out", default=None, help="CSV path (default <results>/tables/timings.csv)")
-    args = ap.parse_args(argv)
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print and write the stage table with parsed options (:func:`add_arguments`)."""
     rows = summarise(collect_jobs(args.results, args.workdir))
     if not rows:
         print(f"no finished jobs with outputs under {args.results!r}")
