@@ -5,6 +5,7 @@ within 1 %."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from mpi4py import MPI  # noqa: F401  (before dolfinx)
 
 from device_physics.fv1d import FV1D
@@ -12,6 +13,8 @@ from device_physics.protocols import protocol_from_dict, pulse_train
 from device_physics.simulate import build_solver
 from device_physics.stack import load_stack
 from device_physics.timestepping import StepOptions, run_protocol
+
+pytestmark = pytest.mark.dolfinx
 
 STACK = "config/stacks/nlem.yaml"
 RTOL = 1e-3

@@ -14,6 +14,8 @@ from device_physics.simulate import build_solver
 from device_physics.stack import load_stack
 from device_physics.timestepping import StepOptions, run_protocol
 
+pytestmark = pytest.mark.dolfinx
+
 STACK = "config/stacks/nlem.yaml"
 
 

@@ -188,6 +188,7 @@ def _interface_trap_nlem():
     return stack_from_dict(d, "interface-trap nlem")
 
 
+@pytest.mark.long
 def test_full_stack_ten_pulses(tmp_path: Path) -> None:
     """The N-LEM stack runs the 10-pulse protocol (5 V, 30 ms) to the end on a coarse mesh,
     conserves current, emits light in every pulse, and writes the data contract."""

@@ -51,6 +51,7 @@ def test_dolfinx_mesh_has_the_trap_slab_as_a_sublayer() -> None:
     assert np.sum((x > lower + 1e-15) & (x < lower + slab - 1e-15)) >= 3
 
 
+@pytest.mark.long
 def test_calibrated_stack_runs_through_the_first_falling_edge() -> None:
     # without the robust retry fv1d at 20 cells/layer on the calibrated stack failed right after
     # the first falling pulse edge (t = 30 ms): the quasi-Fermi potential of the absent QD holes

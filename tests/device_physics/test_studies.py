@@ -327,6 +327,7 @@ TINY = {"name": "mech_tiny", "steps": [  # one dark read, one read under UV (1 m
      "uv": "70 mW/cm2", "name": "uv_read"}]}
 
 
+@pytest.mark.long
 def test_tiny_mechanism_table_with_fv1d(tmp_path):
     """Two stacks on a coarse mesh: the table has one row per stack with a sign each, or a
     failure status naming where the solver stopped (fail-soft), and the HDF5 is written."""
@@ -354,6 +355,7 @@ def test_run_variant_rejects_an_unknown_solver():
         S.run_variant(NLEM, ROOT / "config" / "protocols" / "pulses_10.yaml", solver="comsol")
 
 
+@pytest.mark.dolfinx
 def test_run_variant_on_dolfinx_matches_fv1d_on_the_same_mesh(tmp_path):
     """The studies' dolfinx path (the device stage's solver and mesh) writes the data contract
     and its metrics agree with fv1d on the same (dolfinx) mesh: the mechanism stack's first

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.long
+
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = sorted((ROOT / "workflow" / "profiles").glob("*/config.yaml"))
 #: Rules that train a network: the cluster profile must give each a GPU.

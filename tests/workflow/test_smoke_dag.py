@@ -12,6 +12,9 @@ import pytest
 from lemsim.targets import TARGET_IDS
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The smoke-scale paper table as it should come out, with a tolerance per row
+#: (``lemsim table-diff``; how the tolerances were chosen: ``tests/golden/README.md``).
+GOLDEN = ROOT / "tests" / "golden" / "paper_vs_sim_smoke.csv"
 
 pytestmark = pytest.mark.workflow
 
@@ -40,6 +43,14 @@ def test_table_has_every_row(smoke_results: Path) -> None:
         # A row is filled, or it says why not: never silently blank.
         assert r["simulated"] != "" or r["definition"].startswith("NOT PRODUCED"), r
         assert r["scale"] == "smoke"
+
+
+def test_table_matches_the_golden_table(smoke_results: Path) -> None:
+    """No row of the smoke table moved outside its tolerance (``lemsim table-diff``)."""
+    from lemsim.table_diff import diff_files, failures, format_changes
+
+    changes = diff_files(GOLDEN, smoke_results / "tables" / "paper_vs_sim.csv")
+    assert not failures(changes), "\n" + format_changes(changes)
 
 
 def test_report_written(smoke_results: Path) -> None:

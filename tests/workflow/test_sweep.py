@@ -149,6 +149,7 @@ def test_wall_limit_stops_a_long_run() -> None:
     assert time.monotonic() - t0 < 10  # stopped near 0.2 s (10 s: slack for a loaded box)
 
 
+@pytest.mark.dolfinx
 def test_dolfinx_point_runs_train_uv_probe_and_erases(tmp_path: Path) -> None:
     """The default solver path: one point from equilibrium on dolfinx (20 cells, 2 pulses,
     0.3 s UV) potentiates, the UV removes trapped charge, and the file is the data contract."""
