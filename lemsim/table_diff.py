@@ -8,7 +8,9 @@ row is the ``tol`` column of ``A`` (a golden table has one), else of ``B``, else
 * ``2%``: relative to ``|A|``;
 * empty or ``0``: the values must be equal.
 
-A row whose value is not a number (a qualitative row, ``nan``) must match as text. Each row is
+A row whose value is text with numbers in it (``UPENN 39.71; Contrast Net 25.63``) must keep
+its text around the numbers, and each number is judged by the row's tolerance; other text
+(``nan``, a qualitative row) must match exactly. Each row is
 ``same`` (equal), ``within`` (moved inside its tolerance), ``MOVED`` (outside it), ``added`` or
 ``removed``; the command exits 1 when any row is ``MOVED``, ``added`` or ``removed``.
 """
@@ -18,9 +20,13 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+#: A number inside a text value (sign, digits, decimals, exponent).
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 #: Statuses that fail the comparison.
 FAILING = ("MOVED", "added", "removed")
@@ -94,21 +100,26 @@ def _number(text: str) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _within(a: float, b: float, abs_tol: float, rel_tol: float) -> bool:
+    return abs(b - a) <= abs_tol + rel_tol * abs(a)
+
+
 def compare_row(row_id: str, before: str, after: str, tol: str) -> RowChange:
-    """Judge one row: equal, within ``tol`` or moved."""
-    a, b = _number(before), _number(after)
-    if a is None or b is None:
-        status = "same" if before.strip() == after.strip() else "MOVED"
-        return RowChange(row_id, before, after, None, tol, status)
+    """Judge one row: equal, within ``tol`` or moved (module docstring)."""
     abs_tol, rel_tol = parse_tol(tol)
-    delta = b - a
-    if delta == 0.0:
-        status = "same"
-    elif abs(delta) <= abs_tol + rel_tol * abs(a):
-        status = "within"
-    else:
-        status = "MOVED"
-    return RowChange(row_id, before, after, delta, tol, status)
+    a, b = _number(before), _number(after)
+    if a is not None and b is not None:
+        delta = b - a
+        status = ("same" if delta == 0.0 else
+                  "within" if _within(a, b, abs_tol, rel_tol) else "MOVED")
+        return RowChange(row_id, before, after, delta, tol, status)
+    if before.strip() == after.strip():
+        return RowChange(row_id, before, after, None, tol, "same")
+    na, nb = _NUMBER.findall(before), _NUMBER.findall(after)
+    same_text = _NUMBER.sub("#", before).strip() == _NUMBER.sub("#", after).strip()
+    ok = same_text and len(na) == len(nb) and all(
+        _within(float(x), float(y), abs_tol, rel_tol) for x, y in zip(na, nb, strict=True))
+    return RowChange(row_id, before, after, None, tol, "within" if ok else "MOVED")
 
 
 def diff_tables(before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]],

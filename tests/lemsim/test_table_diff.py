@@ -48,6 +48,15 @@ def test_row_statuses() -> None:
     assert compare_row("D1", "ccw", "ccw", "5%").status == "same"
     assert compare_row("D1", "ccw", "cw", "5%").status == "MOVED"
     assert compare_row("D11", "nan", "0.5", "5%").status == "MOVED"
+    # numbers inside a text value: each judged by the tolerance, the words must match
+    assert compare_row("U4", "UPENN 39.71; Contrast 25.63", "UPENN 40.5; Contrast 25.0",
+                       "1").status == "within"
+    assert compare_row("U4", "UPENN 39.71; Contrast 25.63", "UPENN 42.0; Contrast 25.63",
+                       "1").status == "MOVED"
+    assert compare_row("U4", "UPENN 39.71; Contrast 25.63", "UPENN 39.71; Other 25.63",
+                       "1").status == "MOVED"
+    assert compare_row("D9", "dI -0.72 %, dL +449.53 %", "dI -0.721 %, dL +449.6 %",
+                       "1%").status == "within"
 
 
 def test_files_and_report(tmp_path: Path) -> None:
