@@ -25,7 +25,7 @@ help:
 	@echo "make test-unit   the fast tier (no Snakemake, no dolfinx, no long runs; ~3 min)"
 	@echo "make test-slow   the slow tier (tests marked slow, left out of make test)"
 	@echo "make bench       run every benchmark in benchmarks/ (ratios against peers)"
-	@echo "make lint        ruff + snakemake --lint"
+	@echo "make lint        ruff + the import-layer contract (lint-imports) + snakemake --lint"
 
 setup: apt $(STAMP)
 
@@ -58,7 +58,7 @@ reproduce: setup
 	$(VENV)/bin/snakemake --profile workflow/profiles/default --cores $(CORES) $(SMK_ARGS)
 	$(VENV)/bin/snakemake --profile workflow/profiles/default --cores 1 $(SMK_ARGS) \
 		--report results/report.html
-	$(VPY) -m lemsim.timings results
+	$(VPY) -m pipeline.timings results
 
 # Test tiers (markers in pyproject.toml): CI runs `make test`, everything but `slow`.
 test: setup
@@ -77,10 +77,11 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/snakemake --lint --cores 1
 
 schema: setup
-	$(VPY) -m lemsim.config
+	$(VPY) -m pipeline.config
 
 clean:
 	rm -rf results logs .snakemake

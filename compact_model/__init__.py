@@ -1,9 +1,9 @@
 """compact_model: the fast Numba N-LEM model, the one face of the device later stages see.
 
 Owns the state model (trapped charge populations under voltage pulses, UV and rest) with two
-outputs, current and light; its presets and the fit to the physics traces; the metric functions
-shared with the physics stage (NL, gains, PPF, decay and reset times); variability; and the
-torch bridge (level tables and noise as tensors). Writes ``results/compact/nlem.json``.
+outputs, current and light; its presets and the fit to the physics traces (the metric functions
+it shares with the physics stage are :mod:`lemsim.metrics`); variability; and the torch bridge
+(level tables and noise as tensors). Writes ``results/compact/nlem.json``.
 
 Public entry point::
 
@@ -24,40 +24,13 @@ __all__ = ["load", "NLEM", "NLEMParams", "LevelTable", "State", "Variability", "
 PRESET_NAMES = ("paper",)
 
 _LAZY = {
+    "load": "compact_model.loading",
     "NLEM": "compact_model.model", "LevelTable": "compact_model.model",
     "NLEMParams": "compact_model.params", "State": "compact_model.state",
     "Variability": "compact_model.variability",
 }
-_SUBMODULES = ("model", "kernels", "reference", "params", "metrics", "protocols", "presets",
-               "variability", "torch_bridge", "fit", "state", "figures", "traces")
-
-
-def load(source: str = "paper", variability: Any = None) -> Any:
-    """Compact model from a preset name (``"paper"``) or a path to an ``nlem.json``.
-
-    Args:
-        source: Preset name or JSON path.
-        variability: Optional :class:`~compact_model.variability.Variability` overriding the
-            one stored with the parameters.
-
-    Raises:
-        ValueError: unknown preset name and no such file.
-    """
-    from pathlib import Path
-
-    from compact_model.model import NLEM
-    from compact_model.presets import PRESETS
-
-    if source in PRESETS:
-        params, cite = PRESETS[source]
-        return NLEM(params, name=source, source=cite, variability=variability)
-    path = Path(source)
-    if not path.is_file():
-        raise ValueError(f"source = {source!r}: not a preset ({', '.join(PRESETS)}) "
-                         f"and not an existing nlem.json file")
-    from compact_model.fit import model_from_json
-
-    return model_from_json(path, variability=variability)
+_SUBMODULES = ("model", "kernels", "reference", "params", "protocols", "presets", "loading",
+               "variability", "torch_bridge", "fit", "state", "figures", "traces", "stage")
 
 
 def __getattr__(name: str) -> Any:

@@ -34,7 +34,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -45,12 +44,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq, least_squares
 
-from compact_model import metrics
 from compact_model.kernels import _step1
-from compact_model.model import MODEL_NAME, MODEL_VERSION, NLEM, UV_SUBSTEP
-from compact_model.params import UNITS, NLEMParams, pack
+from compact_model.loading import load, model_from_json
+from compact_model.model import MODEL_VERSION, NLEM, UV_SUBSTEP
+from compact_model.params import NLEMParams, pack
 from compact_model.protocols import PAPER, UV_PAPER, paper_metrics
 from compact_model.variability import Variability
+from lemsim import metrics
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ def rest_decay(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
 
 def charge_decay_time(times: np.ndarray, frac: np.ndarray) -> float:
     """D10 from the trapped charge: first time [s] at which ``frac`` (charge over its value at
-    the rest's start) has lost :data:`compact_model.metrics.DECAY_LOST`; inf if never."""
+    the rest's start) has lost :data:`lemsim.metrics.DECAY_LOST`; inf if never."""
     return metrics.natural_decay_time(np.r_[0.0, times], np.r_[1.0, frac], 0.0)
 
 
@@ -760,7 +760,7 @@ def agreement(physics_vs_compact: Mapping[str, Any], rel: float = 0.10,
 
 def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, Any]:
     """Per protocol: metrics of the physics trace (peaks without the displacement spike after
-    each edge, :func:`compact_model.metrics.drop_edge_transients`) and of the compact replay
+    each edge, :func:`lemsim.metrics.drop_edge_transients`) and of the compact replay
     of its waveform."""
     out: dict[str, Any] = {}
     for tr in traces:
@@ -798,7 +798,7 @@ def nlem_json(model: NLEM, fitted_on: Sequence[str], residuals: Mapping[str, Any
     doc.update({
         "fitted_on": list(fitted_on), "residuals": dict(residuals),
         "metrics": {key: {"compact": comp[key], "paper": PAPER.get(key)} for key in comp},
-        "metrics_definition": "compact_model.metrics module docstring (D3 NL definition etc.); "
+        "metrics_definition": "lemsim.metrics module docstring (D3 NL definition etc.); "
                               "compact values from compact_model.protocols.paper_metrics",
         "physics_vs_compact": dict(physics or {}),
     })
@@ -818,7 +818,6 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         config: Config section stamped into the provenance.
         variability: Noise spreads stored with the model (default: the preset's).
     """
-    from compact_model import load
     from lemsim.io import write_json
 
     start = load(preset, variability=variability)
@@ -850,30 +849,6 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         doc = nlem_json(start, list(PAPER_WEIGHTS), {"relative_to_paper": rel})
     write_json(out_path, doc, config)
     return doc
-
-
-def run_fit_compact(out_json: str | Path, out_report: str | Path,
-                    trace_paths: Sequence[str | Path], cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Rule ``fit_compact``: :func:`build_nlem` from the ``compact`` config section, then the
-    fit-report figure."""
-    from compact_model.figures import fit_report
-
-    var = Variability(d2d=cfg["d2d_sigma"], c2c=cfg["c2c_sigma"], read=cfg["read_noise"])
-    doc = build_nlem(out_json, trace_paths, preset=cfg["preset"], max_nfev=cfg["fit_max_nfev"],
-                     config=dict(cfg), variability=var)
-    fit_report(out_json, out_report, trace_paths)
-    return doc
-
-
-def model_from_json(path: str | Path, variability: Variability | None = None) -> NLEM:
-    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json`."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    if doc.get("model") != MODEL_NAME:
-        raise ValueError(f"{path}: model = {doc.get('model')!r}, expected {MODEL_NAME!r}")
-    params = NLEMParams(**{k: float(v["value"]) for k, v in doc["parameters"].items()
-                           if k in UNITS})
-    var = variability or Variability(**doc.get("variability", {}))
-    return NLEM(params, name=doc.get("name", "json"), source=str(path), variability=var)
 
 
 __all__ = ["fit_paper", "fit_physics", "check_followable", "read_traces", "replay", "nlem_json",

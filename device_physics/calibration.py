@@ -28,7 +28,7 @@ parameters applied:
    and one probe pulse (D11).
 
 **Read-out during the rest and the UV** (D10, D11). A pulse disturbs the state it reads, so
-D10 / D11 are :func:`compact_model.metrics.natural_decay_time` / ``uv_reset_time`` on the
+D10 / D11 are :func:`lemsim.metrics.natural_decay_time` / ``uv_reset_time`` on the
 written trapped charge ``q(t) - q0`` (net electrons minus holes, C/m^2, relative to the
 pristine ``q0`` of the train's first sample; its sign made positive), the D10/D11 definitions
 of :func:`device_physics.studies.trace_metrics`. The probe pulse at the end of each branch
@@ -324,7 +324,7 @@ def _thin(t: np.ndarray, *ys: np.ndarray, n: int = 400) -> list[list[float]]:
 def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> dict[str, Any]:
     """Run one evaluation with fv1d; returns the raw record (JSON-able, SI units)."""
     from device_physics.fv1d import FV1D, SolverError
-    from device_physics.fv1d_study import pulse_peaks
+    from device_physics.fv1d_study import pulse_end_values
     from device_physics.stack import stack_from_dict
 
     st = stack_from_dict(copy.deepcopy(dict(stack)), "<calibration>")
@@ -343,7 +343,7 @@ def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> di
             raw["status"] = f"train failed: {exc}"
             tr = exc.trace
         raw["wall_s"]["train"] = time.perf_counter() - t0
-        pk = pulse_peaks(tr, train) if tr is not None else {}
+        pk = pulse_end_values(tr, train) if tr is not None else {}
         raw["train"] = {k: np.asarray(v).tolist() for k, v in pk.items()}
         if tr is not None and len(tr.arrays()["t"]):
             a0 = tr.arrays()
@@ -365,7 +365,7 @@ def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> di
             t_end = bundle.uv_s if uv else bundle.rest_s
             m = a["t"] <= t_end + 1e-12
             tt, qp, qn = _thin(a["t"][m], a["Qt_p"][m], a["Qt_n"][m])
-            ppk = pulse_peaks(tb, pr)
+            ppk = pulse_end_values(tb, pr)
             raw[name] = {"t": tt, "Qt_p": qp, "Qt_n": qn,
                          "probe_J": float(ppk["J"][-1]) if ppk["J"].size else float("nan"),
                          "probe_L": float(ppk["L"][-1]) if ppk["L"].size else float("nan")}
@@ -451,7 +451,7 @@ def run_evaluation(stack: Mapping[str, Any], bundle: Bundle,
 
 def metrics_from_raw(raw: Mapping[str, Any]) -> dict[str, float]:
     """D3-D12 of a raw record (NaN where not computable; see the module docstring)."""
-    from compact_model import metrics as mt
+    from lemsim import metrics as mt
 
     out = {k: float("nan") for k in PAPER}
     tr = raw.get("train", {})

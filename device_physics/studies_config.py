@@ -91,7 +91,7 @@ class StudiesConfig:
 
 
 #: Smoke-scale values (CI: a few minutes on 2 cores), used by ``workflow/rules/studies.smk``
-#: until the ``studies`` section is registered in :class:`lemsim.config.LemsimConfig` (then
+#: until the ``studies`` section is registered in :class:`pipeline.config.LemsimConfig` (then
 #: ``config/smoke.yaml`` carries them).
 SMOKE: dict[str, Any] = {
     "solver": "fv1d",  # the DAG's device stage runs dolfinx: the smoke studies exercise fv1d

@@ -136,7 +136,7 @@ def test_build_nlem_skips_failed_traces(tmp_path):
 
 
 def test_drop_edge_transients_removes_the_spike():
-    from compact_model import metrics
+    from lemsim import metrics
 
     t = np.linspace(0, 0.1, 1001)
     v = np.where((t > 0.02) & (t <= 0.05), 5.0, 0.0)

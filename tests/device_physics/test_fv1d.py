@@ -192,7 +192,7 @@ def _interface_trap_nlem():
 def test_full_stack_ten_pulses(tmp_path: Path) -> None:
     """The N-LEM stack runs the 10-pulse protocol (5 V, 30 ms) to the end on a coarse mesh,
     conserves current, emits light in every pulse, and writes the data contract."""
-    from device_physics.fv1d_study import pulse_peaks
+    from device_physics.fv1d_study import pulse_end_values
     from device_physics.protocols import load_protocol
 
     s = _interface_trap_nlem()
@@ -205,7 +205,7 @@ def test_full_stack_ten_pulses(tmp_path: Path) -> None:
         tr = sol.run(p)
     a = tr.arrays()
     assert a["t"][-1] == pytest.approx(p.duration)
-    pk = pulse_peaks(tr, p)
+    pk = pulse_end_values(tr, p)
     assert pk["J"].size == 10
     assert np.all(pk["J"] > 1.0) and np.all(pk["L"] > 1e15)  # A/m^2, photons/(s m^2)
     # both contacts carry the same total (conduction + displacement) current: 1e-6 relative

@@ -1,4 +1,4 @@
-"""lemsim.timings: per-stage wall times from Snakemake's metadata records."""
+"""pipeline.timings: per-stage wall times from Snakemake's metadata records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lemsim.timings import collect_jobs, main, stage_of, summarise
+from pipeline.timings import collect_jobs, main, stage_of, summarise
 
 
 def _record(meta: Path, out: str, rule: str, job_hash: int, start: float, end: float,

@@ -23,9 +23,9 @@ from circuits.config import CircuitsConfig
 from compact_model.config import CompactConfig
 from device_physics.config import DeviceConfig
 from device_physics.studies_config import StudiesConfig
-from device_physics.sweep_config import SweepConfig
 from lemsim.configtools import ConfigError, from_dict, json_schema, param
 from networks.config import NetworksConfig
+from pipeline.sweep_config import SweepConfig
 
 #: Repository root (the folder holding ``config/``).
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ fit             compact model from physics traces           (``compact_model.fit
                                                             as rule ``fit_compact``)
 evaluate        accuracy of a trained classifier            ``python -m networks evaluate``
 upscale         super-resolve a folder of images            ``python -m networks upscale``
-timings         wall time per stage of a run                ``python -m lemsim.timings``
+timings         wall time per stage of a run                ``python -m pipeline.timings``
 reproduce       the default Snakemake DAG, report, timings  ``make reproduce``
 table-diff      rows of two paper tables that moved         (:mod:`lemsim.table_diff`)
 ==============  ==========================================  ===================================
@@ -64,7 +64,7 @@ COMMANDS: dict[str, Command] = {
     "op": Command("circuits.__main__", "add_op_arguments", "run_op",
                   "solve the .op point of a SPICE netlist subset, print it like ngspice -b",
                   "python -m circuits op"),
-    "fit": Command("lemsim.cli", "add_fit_arguments", "run_fit",
+    "fit": Command("pipeline.cli", "add_fit_arguments", "run_fit",
                    "fit the compact model to physics traces (HDF5), write nlem.json", ""),
     "evaluate": Command("networks.evaluate", "add_arguments", "run",
                         "accuracy of a trained classifier on a dataset",
@@ -72,10 +72,10 @@ COMMANDS: dict[str, Command] = {
     "upscale": Command("networks.sr.upscale", "add_arguments", "run",
                        "super-resolve a folder of images with a trained SR model",
                        "python -m networks upscale"),
-    "timings": Command("lemsim.timings", "add_arguments", "run",
+    "timings": Command("pipeline.timings", "add_arguments", "run",
                        "wall time per pipeline stage of a run, from Snakemake's records",
-                       "python -m lemsim.timings"),
-    "reproduce": Command("lemsim.cli", "add_reproduce_arguments", "run_reproduce",
+                       "python -m pipeline.timings"),
+    "reproduce": Command("pipeline.cli", "add_reproduce_arguments", "run_reproduce",
                          "run the default Snakemake DAG, then the HTML report and the timings",
                          "make reproduce"),
     "table-diff": Command("lemsim.table_diff", "add_arguments", "run",
@@ -140,7 +140,7 @@ def reproduce_commands(args: argparse.Namespace) -> list[list[str]]:
     if not args.no_report:
         cmds.append([*smk, "--cores", "1", *extra, "--report",
                      str(Path(args.results) / "report.html")])
-    cmds.append([sys.executable, "-m", "lemsim.timings", args.results])
+    cmds.append([sys.executable, "-m", "pipeline.timings", args.results])
     return cmds
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lemsim import cli
+from pipeline import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,11 +54,11 @@ def test_reproduce_runs_what_make_reproduce_runs() -> None:
     assert cmds[0][1:] == ["-m", "snakemake", "--profile", "workflow/profiles/default",
                            "--cores", "2", "--config", "scale=smoke"]
     assert cmds[1][-2:] == ["--report", "results/report.html"]
-    assert cmds[2][1:] == ["-m", "lemsim.timings", "results"]
+    assert cmds[2][1:] == ["-m", "pipeline.timings", "results"]
 
 
 def test_console_entry_is_declared_and_module_alias_runs() -> None:
-    assert 'lemsim = "lemsim.cli:main"' in (ROOT / "pyproject.toml").read_text()
-    out = subprocess.run([sys.executable, "-m", "lemsim", "--help"], cwd=ROOT,
+    assert 'lemsim = "pipeline.cli:main"' in (ROOT / "pyproject.toml").read_text()
+    out = subprocess.run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "table-diff" in out.stdout

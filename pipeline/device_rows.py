@@ -15,27 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lemsim.metrics import SETTLE_S, drop_edge_transients
 from lemsim.targets import write_rows
 
 _AREA = 1.0  # metrics here are ratios: the traces are used per m² as written
-#: Samples this long after each rising edge are left out of the per-pulse peaks [s]: the
-#: terminal current there is dominated by the displacement (charging) spike of the stack's
-#: capacitance, which a source-measure unit does not resolve; the EPSC is the conduction
-#: response of the rest of the 30 ms pulse.
-SETTLE_S = 1e-3
-
-
-def drop_edge_transients(t, v, i, lum, settle: float = SETTLE_S):
-    """The trace without the samples within ``settle`` after each rising voltage edge."""
-    import numpy as np
-
-    t, v, i, lum = (np.asarray(a, dtype=float) for a in (t, v, i, lum))
-    on = v > 0.5 * v.max()
-    rises = t[np.flatnonzero(np.diff(on.astype(np.int8)) == 1) + 1]
-    keep = np.ones(len(t), dtype=bool)
-    for t0 in rises:
-        keep &= ~((t >= t0) & (t < t0 + settle))
-    return t[keep], v[keep], i[keep], lum[keep]
 
 
 def _physics_metrics(paths: Sequence[str | Path]) -> dict[str, dict[str, Any]]:

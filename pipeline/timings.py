@@ -12,7 +12,7 @@ Two numbers per stage, because rules run in parallel (``--cores``):
 
 Usage::
 
-    python -m lemsim.timings results            # table on stdout, results/tables/timings.csv
+    python -m pipeline.timings results            # table on stdout, results/tables/timings.csv
 
 Decision: stages are named by rule-name prefix (:data:`STAGES`); a rule matching none is its own
 stage, so a new rule is never silently dropped.
@@ -157,7 +157,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the stage table of a run and write ``<results>/tables/timings.csv``."""
-    ap = argparse.ArgumentParser(prog="python -m lemsim.timings",
+    ap = argparse.ArgumentParser(prog="python -m pipeline.timings",
                                  description=__doc__.split("\n")[0])
     add_arguments(ap)
     return run(ap.parse_args(argv))
