@@ -22,7 +22,7 @@ PYTHON312 := $(shell \
 help:
 	@echo "make reproduce   create .venv (Python 3.12), install, run the default Snakemake DAG"
 	@echo "make test        same set-up, then the test suite (CI: every test but the slow tier)"
-	@echo "make test-unit   the fast tier (no Snakemake, no dolfinx, no long runs; ~3 min)"
+	@echo "make test-unit   the fast tier (no Snakemake, no dolfinx, no long runs; ~1 min)"
 	@echo "make test-slow   the slow tier (tests marked slow, left out of make test)"
 	@echo "make bench       run every benchmark in benchmarks/ (ratios against peers)"
 	@echo "make lint        ruff + the import-layer contract (lint-imports) + snakemake --lint"
