@@ -17,13 +17,15 @@ PYTHON312 := $(shell \
     ls -d "$$(pyenv root)"/versions/3.12.*/bin/python 2>/dev/null | sort -V | tail -n 1; \
   fi)
 
-.PHONY: help setup apt reproduce test test-unit bench lint schema clean
+.PHONY: help setup apt reproduce test test-unit test-slow bench lint schema clean
 
 help:
 	@echo "make reproduce   create .venv (Python 3.12), install, run the default Snakemake DAG"
-	@echo "make test        same set-up, then the test suite (unit tests + smoke DAG)"
+	@echo "make test        same set-up, then the test suite (CI: every test but the slow tier)"
+	@echo "make test-unit   the fast tier (no Snakemake, no dolfinx, no long runs; ~1 min)"
+	@echo "make test-slow   the slow tier (tests marked slow, left out of make test)"
 	@echo "make bench       run every benchmark in benchmarks/ (ratios against peers)"
-	@echo "make lint        ruff + snakemake --lint"
+	@echo "make lint        ruff + the import-layer contract (lint-imports) + snakemake --lint"
 
 setup: apt $(STAMP)
 
@@ -56,23 +58,30 @@ reproduce: setup
 	$(VENV)/bin/snakemake --profile workflow/profiles/default --cores $(CORES) $(SMK_ARGS)
 	$(VENV)/bin/snakemake --profile workflow/profiles/default --cores 1 $(SMK_ARGS) \
 		--report results/report.html
-	$(VPY) -m lemsim.timings results
+	$(VPY) -m pipeline.timings results
 
+# Test tiers (markers in pyproject.toml): CI runs `make test`, everything but `slow`.
 test: setup
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 test-unit: setup
-	$(VENV)/bin/pytest -m "not workflow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not slow and not workflow and not dolfinx and not long" $(PYTEST_ARGS)
+
+# pytest exits 5 when no test is selected: an empty slow tier is not a failure.
+test-slow: setup
+	@$(VENV)/bin/pytest -m slow $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no test is marked slow"; else exit $$rc; fi
 
 bench: setup
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(VPY) $$b; done
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/snakemake --lint --cores 1
 
 schema: setup
-	$(VPY) -m lemsim.config
+	$(VPY) -m pipeline.config
 
 clean:
 	rm -rf results logs .snakemake

@@ -1,4 +1,4 @@
-"""Benchmark: compact-model device updates per second (issue 5).
+"""Benchmark: compact-model device updates per second.
 
 Unit of work per device: one pulse update (5 V, 30 ms, both trap populations) plus current and
 light evaluation at the read voltage, by the fused Numba kernel

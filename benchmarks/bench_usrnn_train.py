@@ -1,4 +1,4 @@
-"""Benchmark: training throughput of the hardware-aware USRNN against its digital twin (issue 8).
+"""Benchmark: training throughput of the hardware-aware USRNN against its digital twin.
 
 Unit of work: one training step (forward, L1 loss, backward, Adam update) of the 133-layer ×2
 USRNN on a batch of LR patches. The hardware-aware network (every conv an ``AnalogConv2d`` on

@@ -14,8 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from compact_model import metrics, protocols  # noqa: E402
+from compact_model import protocols
 from compact_model.model import NLEM  # noqa: E402
+from lemsim import metrics  # noqa: E402
 from lemsim.io import save_figure  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,7 @@ def all_figures(m: NLEM, out_dir: str | Path, prefix: str = "compact_") -> list[
 
 def figures_from_json(nlem_json: str | Path, out_dir: str | Path) -> list[Path]:
     """Device panels of the model stored in ``nlem_json`` (rule ``compact_figures``)."""
-    from compact_model import load
+    from compact_model.loading import load
 
     m = load(str(nlem_json))
     log.info("compact figures of %s into %s", m.name, out_dir)

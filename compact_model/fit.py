@@ -45,12 +45,13 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq, least_squares
 
-from compact_model import metrics
 from compact_model.kernels import _step1
+from compact_model.loading import load, model_from_json
 from compact_model.model import MODEL_VERSION, NLEM, UV_SUBSTEP
 from compact_model.params import NLEMParams, pack
 from compact_model.protocols import PAPER, UV_PAPER, paper_metrics
 from compact_model.variability import Variability
+from lemsim import metrics
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +390,7 @@ def rest_decay(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
 
 def charge_decay_time(times: np.ndarray, frac: np.ndarray) -> float:
     """D10 from the trapped charge: first time [s] at which ``frac`` (charge over its value at
-    the rest's start) has lost :data:`compact_model.metrics.DECAY_LOST`; inf if never."""
+    the rest's start) has lost :data:`lemsim.metrics.DECAY_LOST`; inf if never."""
     return metrics.natural_decay_time(np.r_[0.0, times], np.r_[1.0, frac], 0.0)
 
 
@@ -505,7 +506,7 @@ def trace_peaks(tr: DeviceTrace, i: np.ndarray | None = None, lum: np.ndarray | 
     """Per-pulse reads of a trace: ``(A_k, B_k, t_k)``.
 
     Physics or measured time series: the per-pulse peaks of ``I``/``L`` without the
-    displacement spike after each edge (:func:`compact_model.metrics.drop_edge_transients`).
+    displacement spike after each edge (:func:`lemsim.metrics.drop_edge_transients`).
     A trace with a ``measured`` mask (a conductance table): the measured samples, one read
     each. ``i``, ``lum``: a compact replay of the trace's waveform to read the same way
     instead of the trace's own ``I``, ``L`` (no edge spike to drop).
@@ -562,7 +563,7 @@ def check_followable(traces: Sequence[DeviceTrace], tol: float = DEPRESSION_TOL)
                                 f"(the model needs >= {-tol:g})")
     if problems:
         raise ValueError("physics traces the compact model cannot follow (it potentiates "
-                         "under positive pulses; calibrate the stack, issue 4): "
+                         "under positive pulses; calibrate the stack, docs/calibration.md): "
                          + "; ".join(problems))
 
 
@@ -945,7 +946,7 @@ def agreement(physics_vs_compact: Mapping[str, Any], rel: float = 0.10,
 
 def compare_traces(p: NLEMParams, traces: Sequence[DeviceTrace]) -> dict[str, Any]:
     """Per protocol: metrics of the physics trace (peaks without the displacement spike after
-    each edge, :func:`compact_model.metrics.drop_edge_transients`) and of the compact replay
+    each edge, :func:`lemsim.metrics.drop_edge_transients`) and of the compact replay
     of its waveform."""
     out: dict[str, Any] = {}
     for tr in traces:
@@ -1060,7 +1061,7 @@ def nlem_json(model: NLEM, fitted_on: Sequence[str], residuals: Mapping[str, Any
     doc.update({
         "fitted_on": list(fitted_on), "residuals": dict(residuals),
         "metrics": {key: {"compact": comp[key], "paper": PAPER.get(key)} for key in comp},
-        "metrics_definition": "compact_model.metrics module docstring (D3 NL definition etc.); "
+        "metrics_definition": "lemsim.metrics module docstring (D3 NL definition etc.); "
                               "compact values from compact_model.protocols.paper_metrics",
         "physics_vs_compact": dict(physics or {}),
     })
@@ -1085,7 +1086,6 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
         table_csv: Where to write the physics-vs-compact table as CSV (None: not written;
             without traces it holds the header only).
     """
-    from compact_model import load
     from lemsim.io import write_json
 
     start = load(preset, variability=variability)
@@ -1123,36 +1123,6 @@ def build_nlem(out_path: str | Path, trace_paths: Sequence[str | Path] = (),
     if table_csv is not None:
         write_table_csv(table_csv, doc["physics_vs_compact_table"])
     return doc
-
-
-def run_fit_compact(out_json: str | Path, out_report: str | Path,
-                    trace_paths: Sequence[str | Path], cfg: Mapping[str, Any],
-                    table_csv: str | Path | None = None) -> dict[str, Any]:
-    """Rule ``fit_compact``: :func:`build_nlem` from the ``compact`` config section (the
-    physics-vs-compact table also to ``table_csv``), then the fit-report figure; with
-    ``source: measured``, :func:`compact_model.measured.fit_measured` of the files of
-    ``measured`` instead."""
-    from compact_model.figures import fit_report
-
-    var = Variability(d2d=cfg["d2d_sigma"], c2c=cfg["c2c_sigma"], read=cfg["read_noise"])
-    if cfg.get("source") == "measured":
-        from compact_model.measured import fit_measured
-
-        return fit_measured(list(cfg["measured"]), out=out_json, report=out_report,
-                            max_nfev=cfg["fit_max_nfev"], variability=var, config=dict(cfg))
-    doc = build_nlem(out_json, trace_paths, preset=cfg["preset"], max_nfev=cfg["fit_max_nfev"],
-                     config=dict(cfg), variability=var,
-                     stack=str(cfg.get("physics_study", "nlem")), table_csv=table_csv)
-    fit_report(out_json, out_report, trace_paths)
-    return doc
-
-
-def model_from_json(path: str | Path, variability: Variability | None = None) -> NLEM:
-    """:class:`NLEM` from an ``nlem.json`` written by :func:`nlem_json` (every field checked
-    by :func:`compact_model.model.load_json`)."""
-    from compact_model.model import load_json
-
-    return load_json(path, variability=variability)
 
 
 __all__ = ["fit_paper", "fit_physics", "check_followable", "read_traces", "replay", "nlem_json",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from compact_model.params import NLEMParams
 
-#: Paper preset: output of ``fit_paper()`` (seeded multi-start least squares, 2026-11-28);
+#: Paper preset: output of ``fit_paper()`` (seeded multi-start least squares);
 #: relative residuals: NL I +0.7 %, NL L -2.3 %, gain I(10) +0.2 %, gain I(50) -0.6 %,
 #: gain L(10) +4.8 %, gain L(50) -2.9 %, decay +0.02 %, UV reset -0.00 %.
 #: eta_max and w_eta sit on their bounds: the paper's light NL (0.27 > 0.20) wants the

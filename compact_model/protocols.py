@@ -3,7 +3,7 @@
 Each protocol is a list of constant-input segments ``(V [V], uv [W/m²], dt [s])``;
 :func:`simulate` turns it into a trace (t, V, uv, I, L) sampled at the end of every segment
 (and at ``substeps`` points inside it), the same shape of data the physics stage writes, so
-:mod:`compact_model.metrics` applies unchanged.
+:mod:`lemsim.metrics` applies unchanged.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compact_model import metrics
 from compact_model.model import NLEM
 from compact_model.params import MW_CM2
 from compact_model.state import State
+from lemsim import metrics
 
 #: The paper's pulse (Fig. 2c): 5 V, 30 ms, 30 ms apart.
 AMP, WIDTH, INTERVAL = 5.0, 30e-3, 30e-3

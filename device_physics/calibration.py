@@ -7,11 +7,11 @@ PAPER_TARGETS D3-D12, its on-disk run cache, and the residual definition. Runnab
     python -m device_physics.calibration --stack config/stacks/nlem.yaml \
         -o results/calibration/calibration.json --max-evals 20
 
-    # the default-mesh check of the session-4 two-population set (dolfinx, 20 cells/layer):
+    # the default-mesh check of the two-population set (dolfinx, 20 cells/layer):
     python -m device_physics.calibration --solver dolfinx --nodes-per-layer 20 \
         --params two_species --evaluate-only
 
-**Shunt** (session 5): the stack's ``shunt_conductance`` G_sh (a charge-independent,
+**Shunt**: the stack's ``shunt_conductance`` G_sh (a charge-independent,
 non-emitting leakage path, J_ext = J_dd + G_sh V) leaves the light and NL unchanged and pulls
 the current gains towards 1; with the traps fitted to the LIGHT gains, :func:`fit_shunt` (CLI
 ``--fit-shunt``) gives the G_sh whose current gains best fit D6 at 10 and 50 pulses from one
@@ -28,14 +28,14 @@ parameters applied:
    and one probe pulse (D11).
 
 **Read-out during the rest and the UV** (D10, D11). A pulse disturbs the state it reads, so
-D10 / D11 are :func:`compact_model.metrics.natural_decay_time` / ``uv_reset_time`` on the
+D10 / D11 are :func:`lemsim.metrics.natural_decay_time` / ``uv_reset_time`` on the
 written trapped charge ``q(t) - q0`` (net electrons minus holes, C/m^2, relative to the
 pristine ``q0`` of the train's first sample; its sign made positive), the D10/D11 definitions
 of :func:`device_physics.studies.trace_metrics`. The probe pulse at the end of each branch
 checks them: ``probe_lost_rest`` / ``probe_lost_uv`` (extra keys of the metrics) are the
-fractions of the train's current gain that the probe has lost. Until session 3 the read was
-a proxy, ``interp(Q(t); Q_k, J_k)`` over the train's (charge, peak current) pairs; with the
-two trap populations of session 4 that proxy overstated the loss (63 % lost after 23 s,
+fractions of the train's current gain that the probe has lost. The charge is read instead of
+a proxy, ``interp(Q(t); Q_k, J_k)`` over the train's (charge, peak current) pairs: with
+two trap populations that proxy overstated the loss (63 % lost after 23 s,
 while the probe after 71.6 s had lost 63.9 % and the charge 62.9 %), because the probe (like
 every train pulse) refills the fast population within its 30 ms.
 
@@ -95,11 +95,11 @@ from lemsim.io import write_json
 log = logging.getLogger(__name__)
 
 #: Bump when the physics or the raw record changes: old cache entries are then not reused.
-MODEL_VERSION = "fv1d-2026-11-29a"
+MODEL_VERSION = "fv1d-photoemission-1"
 #: Residual of a metric that cannot be computed.
 MISSING = 10.0
 
-#: Paper values of D3-D12 (PAPER_TARGETS.md).
+#: Paper values of D3-D12 (docs/targets.md).
 PAPER: dict[str, float] = {
     "D3_nl_current": 0.20, "D4_nl_light": 0.27, "D5_pearson": 0.999,
     "D6_gain_current_10": 1.38, "D6_gain_current_50": 2.40,
@@ -113,7 +113,7 @@ WEIGHTS: dict[str, float] = {
     "D7_gain_light_10": 1.0, "D7_gain_light_50": 1.0,
     "D10_decay_s": 1.0, "D11_uv_reset_s": 1.0, "D12_ratio": 0.5,
 }
-#: Acceptance bands of issue 4 (lo, hi) used in the report.
+#: Acceptance bands (lo, hi) of the calibration, used in the report.
 BANDS: dict[str, tuple[float, float]] = {
     "D3_nl_current": (0.15, 0.25), "D4_nl_light": (0.22, 0.32), "D5_pearson": (0.99, 1.0),
     "D6_gain_current_10": (1.23, 1.53), "D6_gain_current_50": (2.15, 2.65),
@@ -183,7 +183,7 @@ DEFAULT_PARAMS: tuple[FreeParam, ...] = (
 )
 
 _FT = ("layers", "pvp", "traps", "pvp_fast_electron_traps")
-#: Free parameters of the two-population stack (calibrated 2026-11-29, session 4): the slow
+#: Free parameters of the two-population stack (docs/calibration.md): the slow
 #: population (``pvp_electron_traps``: sheet density, capture, depth mean and width; it carries
 #: the growth to 50 pulses and the natural decay) and the fast, saturating one
 #: (``pvp_fast_electron_traps``: sheet density, capture, depth; it gives the nonlinearity of
@@ -325,7 +325,7 @@ def _thin(t: np.ndarray, *ys: np.ndarray, n: int = 400) -> list[list[float]]:
 def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> dict[str, Any]:
     """Run one evaluation with fv1d; returns the raw record (JSON-able, SI units)."""
     from device_physics.fv1d import FV1D, SolverError
-    from device_physics.fv1d_study import pulse_peaks
+    from device_physics.fv1d_study import pulse_end_values
     from device_physics.stack import stack_from_dict
 
     st = stack_from_dict(copy.deepcopy(dict(stack)), "<calibration>")
@@ -344,7 +344,7 @@ def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> di
             raw["status"] = f"train failed: {exc}"
             tr = exc.trace
         raw["wall_s"]["train"] = time.perf_counter() - t0
-        pk = pulse_peaks(tr, train) if tr is not None else {}
+        pk = pulse_end_values(tr, train) if tr is not None else {}
         raw["train"] = {k: np.asarray(v).tolist() for k, v in pk.items()}
         if tr is not None and len(tr.arrays()["t"]):
             a0 = tr.arrays()
@@ -366,7 +366,7 @@ def simulate(stack: Mapping[str, Any], bundle: Bundle, settings: Settings) -> di
             t_end = bundle.uv_s if uv else bundle.rest_s
             m = a["t"] <= t_end + 1e-12
             tt, qp, qn = _thin(a["t"][m], a["Qt_p"][m], a["Qt_n"][m])
-            ppk = pulse_peaks(tb, pr)
+            ppk = pulse_end_values(tb, pr)
             raw[name] = {"t": tt, "Qt_p": qp, "Qt_n": qn,
                          "probe_J": float(ppk["J"][-1]) if ppk["J"].size else float("nan"),
                          "probe_L": float(ppk["L"][-1]) if ppk["L"].size else float("nan")}
@@ -452,7 +452,7 @@ def run_evaluation(stack: Mapping[str, Any], bundle: Bundle,
 
 def metrics_from_raw(raw: Mapping[str, Any]) -> dict[str, float]:
     """D3-D12 of a raw record (NaN where not computable; see the module docstring)."""
-    from compact_model import metrics as mt
+    from lemsim import metrics as mt
 
     out = {k: float("nan") for k in PAPER}
     tr = raw.get("train", {})

@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from compact_model import metrics as M  # noqa: E402
+from lemsim import metrics as M  # noqa: E402
 from lemsim.io import save_figure  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ def conduction_trace(a: Mapping[str, np.ndarray]
     """``(t, J, L, what)``: the conduction current of a trace [A/m2] with its light, without
     the displacement spikes at the pulse edges: ``/trace/J_conduction`` when the file has it,
     else the terminal current without the samples within
-    :data:`compact_model.metrics.SETTLE_S` after each rising and falling edge
-    (:func:`compact_model.metrics.drop_edge_transients`, the rule of the per-pulse peaks)."""
+    :data:`lemsim.metrics.SETTLE_S` after each rising and falling edge
+    (:func:`lemsim.metrics.drop_edge_transients`, the rule of the per-pulse peaks)."""
     if "J_conduction" in a:
         return (np.asarray(a["t"]), np.asarray(a["J_conduction"]), np.asarray(a["L"]),
                 "conduction current")
@@ -256,7 +256,7 @@ def ppf_points(h5s: Sequence[str | Path]) -> list[tuple[float, float, float]]:
 
 def fig2g_ppf(h5s: Sequence[str | Path], path: str | Path) -> Path:
     """Fig. 2g analogue: PPF index (A2 - A1)/A1 vs pulse interval, with the exponential fit
-    of :func:`compact_model.metrics.fit_ppf` when there are 3 or more intervals."""
+    of :func:`lemsim.metrics.fit_ppf` when there are 3 or more intervals."""
     pts = ppf_points(h5s)
     if not pts:
         return _empty(path, "Fig. 2g (PPF)", "no complete paired-pulse trace")

@@ -19,7 +19,7 @@ in :mod:`device_physics.fv1d_model`; this module owns the nonlinear and time int
   trace computed so far is kept on the exception (``exc.trace``) and written by
   :func:`run_to_h5`.
 
-Output follows the data contract of ``ARCHITECTURE.md`` through the shared writer
+Output follows the data contract of ``docs/architecture.md`` through the shared writer
 ``device_physics.output.write_device_h5`` (:func:`write_h5`).
 """
 
@@ -189,13 +189,13 @@ class FV1D:
         self.retry_sanitized = False
         """Retry a failed time step once from the sanitised guess (:meth:`sanitize`) before
         cutting the step. Off by default: it lets stiff stacks (electrons crossing the PVP)
-        run through, but on the session-1 N-LEM stack it changed the accepted trajectory and
-        the contact currents then disagreed at pulse edges (measured: 31x at one edge), so
-        runs that check current conservation keep it off."""
+        run through, but on the interface-trap N-LEM stack (PVP levels 2.0 / 5.5 eV) it
+        changed the accepted trajectory and the contact currents then disagreed at pulse edges
+        (measured: 31x at one edge), so runs that check current conservation keep it off."""
         self.robust_retry = False
         """Retry a failed time step with the edge safeguards (:meth:`_robust_newton`) before
         cutting the step. Needed by the calibrated stack at 20 cells/layer (its first falling
-        pulse edge fails without); off by default because on the session-1 stack at 6 cells
+        pulse edge fails without); off by default because on the interface-trap stack at 6 cells
         its accepted states broke current conservation after pulse edges (measured 4.4
         relative), so runs that check conservation keep it off."""
         self.robust_after_cuts = 0

@@ -1,7 +1,7 @@
-"""Quick mechanism studies with the fast fv1d solver (issue 4 exploration, not calibration).
+"""Quick mechanism studies with the fast fv1d solver (exploration, not calibration).
 
-``pulse_peaks`` reads the per-pulse response of a trace; ``summarise`` runs a protocol on a
-stack and returns the numbers the paper's D rows talk about (gain of current and light over
+``pulse_end_values`` reads the per-pulse response of a trace; ``summarise`` runs a protocol
+on a stack and returns the numbers the paper's D rows talk about (gain of current and light over
 a pulse train, trapped charge, and the response after rests or UV).
 """
 
@@ -18,23 +18,17 @@ import numpy as np
 from device_physics.fv1d import FV1D, Trace
 from device_physics.protocols import Protocol, load_protocol
 from device_physics.stack import Stack, load_stack
+from lemsim.metrics import window_end_values
 
 log = logging.getLogger(__name__)
 
 
-def pulse_peaks(trace: Trace, protocol: Protocol) -> dict[str, np.ndarray]:
-    """Current (A/m^2), light (photons/(s m^2)) and trapped hole charge (C/m^2) at the end of
-    every pulse (the EPSC/EPSB read-out without the displacement spike of the edges)."""
+def pulse_end_values(trace: Trace, protocol: Protocol) -> dict[str, np.ndarray]:
+    """Current (A/m^2), light (photons/(s m^2)) and trapped charges (C/m^2) at the end of
+    every pulse of ``protocol`` (:func:`lemsim.metrics.window_end_values`)."""
     a = trace.arrays()
-    out: dict[str, list[float]] = {"t": [], "J": [], "L": [], "Qt_p": [], "Qt_n": []}
-    for t0, t1 in protocol.pulse_windows():
-        m = np.where((a["t"] > t0) & (a["t"] <= t1 + 1e-12))[0]
-        if m.size == 0:
-            continue
-        i = m[-1]
-        for k in out:
-            out[k].append(float(a[k][i]))
-    return {k: np.asarray(v) for k, v in out.items()}
+    return window_end_values(a["t"], protocol.pulse_windows(),
+                             {k: a[k] for k in ("J", "L", "Qt_p", "Qt_n")})
 
 
 def summarise(stack: Stack | str | Path, protocol: Protocol | str | Path,
@@ -48,7 +42,7 @@ def summarise(stack: Stack | str | Path, protocol: Protocol | str | Path,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         tr = sol.run(pr)
-    pk = pulse_peaks(tr, pr)
+    pk = pulse_end_values(tr, pr)
     res: dict[str, Any] = {"stack": st.name, "protocol": pr.name,
                            "wall_s": time.perf_counter() - t0, "stats": tr.stats, "peaks": pk}
     if pk["J"].size >= 2:

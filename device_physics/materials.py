@@ -4,7 +4,7 @@ Owns the parameter schema of a layer material (key -> dimension, allowed range, 
 the library :data:`MATERIALS` of literature values. Every entry is a :class:`Quantity` in
 practical units (nm, eV, cm^2/(V s), cm^-3, cm^-1, cm^3/s) with its source, or the word
 ``calibrated`` where the value is an effective parameter to be fitted to the paper's device
-metrics (issue 4). Conversion to SI happens once, in :mod:`device_physics.stack`.
+metrics (docs/calibration.md). Conversion to SI happens once, in :mod:`device_physics.stack`.
 
 Sign conventions: electron affinity ``chi`` and gap ``Eg`` in eV (conduction band at
 -chi, valence band at -(chi + Eg) below the vacuum level); ``N_fix`` is a signed fixed

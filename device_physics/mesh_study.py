@@ -1,4 +1,4 @@
-"""Mesh-convergence study of the trap slab (issue 4): pulse-train metrics against cells/layer.
+"""Mesh-convergence study of the trap slab: pulse-train metrics against cells/layer.
 
 The PVP electron traps sit in a 3 nm slab at the IDTBT/PVP interface, so the trapped charge
 and the potentiation depend on how finely that slab and its surroundings are meshed.
@@ -6,7 +6,7 @@ and the potentiation depend on how finely that slab and its surroundings are mes
 dolfinx solver's mesh (:func:`device_physics.fv1d.dolfinx_mesh`: tanh grading, the slab a
 sublayer with a share of the cells, at least 4) and optionally with dolfinx itself, and
 tabulates the current/light gain of the pulse train, NL of the current (paper D3 definition,
-:func:`compact_model.metrics.nonlinearity`), the trapped electron charge at the end of the
+:func:`lemsim.metrics.nonlinearity`), the trapped electron charge at the end of the
 train and the wall time. Too slow for a test (a 10-pulse run at 20 cells is minutes), so it is
 a library function with a CLI::
 
@@ -47,7 +47,7 @@ def _peaks(t: np.ndarray, J: np.ndarray, L: np.ndarray, Qn: np.ndarray,
 
 def _row(solver: str, cells: int, nodes: int, status: str, wall: float,
          pk: dict[str, np.ndarray]) -> dict[str, Any]:
-    from compact_model.metrics import nonlinearity
+    from lemsim.metrics import nonlinearity
 
     row: dict[str, Any] = {"solver": solver, "cells_per_layer": cells, "nodes": nodes,
                            "status": status, "wall_s": round(wall, 1),

@@ -1,6 +1,6 @@
 """Device output files: the HDF5 of the data contract and XDMF profiles for ParaView.
 
-HDF5 layout (ARCHITECTURE.md): ``/mesh/x`` (m), ``/mesh/layer`` (stack-layer index per cell,
+HDF5 layout (docs/architecture.md): ``/mesh/x`` (m), ``/mesh/layer`` (stack-layer index per cell,
 attrs ``layers``/``thicknesses``), ``/trace/{t,V,uv,J,J_right,L,Qt_p,Qt_n}`` (SI;
 ``Qt_p`` and ``Qt_n`` are the magnitudes, both >= 0, of the charge held in hole and in electron
 traps, so the net trapped charge is ``Qt_p - Qt_n``: both solvers write them so),

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 #: where the solution itself holds a carrier below the floor (holes at the PVP/QD interface
 #: during a long train) the clipped iterates cannot reach it and Newton stalls with a large
 #: residual (the calibrated stack's pulses_50 failed at t = 0.99 s with the floor always on).
-#: Measured 2026-11-29 (20 cells, rtol 0.05): pvp_trapfree mechanism_10 completes in 60 s (one
+#: Measured (20 cells, rtol 0.05): pvp_trapfree mechanism_10 completes in 60 s (one
 #: floored segment, 0.751-0.78 s); the calibrated stack's pulses_50 never stalls (gains 2.332 /
 #: 2.980, as without the guard); the edges test's protocol, 7,500 steps without finishing on
 #: this stack before, passes.

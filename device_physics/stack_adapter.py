@@ -1,4 +1,4 @@
-"""Adapter from engineer A2's :class:`device_physics.stack.Stack` to the solver's
+"""Adapter from the stack description :class:`device_physics.stack.Stack` to the solver's
 :class:`device_physics.equations.DDDevice`.
 
 Interface traps (``lower_interface``/``upper_interface`` slabs of width ``w``) become sublayers

@@ -1,5 +1,5 @@
 """Configuration section ``studies`` (mechanism studies, sweeps and physics figures of the
-device; issue 4 items 4-6). Light module: no solver import."""
+device). Light module: no solver import."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ class StudiesConfig:
     """Wall-time limit of each study run, s (0: none; the paper scale sets 0). A run that
     reaches it stops like a failed solve: its row and figure say ``failed: wall-time limit``
     and give what was computed, so one stiff control stack cannot hold the DAG for an hour
-    (2026-11-29: ``pvp_trapfree`` under ``mechanism_10`` on dolfinx had not finished after
-    18 min alone; every other study run took 30-370 s at load 4-6)."""
+    (without the stepper's density floor ``pvp_trapfree`` under ``mechanism_10`` on dolfinx
+    had not finished after 18 min alone; every other study run took 30-370 s at load 4-6)."""
     controls: list[str] = param(default_factory=lambda: [
         "nlem", "no_pvp", "no_qd", "no_zno", "no_idtbt", "pvp_trapfree"])
     """Stacks of the mechanism table, derived from ``device.stack`` (see
@@ -69,7 +69,7 @@ class StudiesConfig:
     and the probe switching on are separate edges; at one instant, in ``uv_reset_10``, the
     140 mW/cm2 point failed at t = 3.6 s). Not a 10-pulse train: after 10 pulses the UV
     leaves 26-29 % of the written charge at every intensity (its photoelectrons refill the
-    fast traps), so the 99 % reset time is infinite (2026-11-29: 10, 20, 70, 140 mW/cm2; the
+    fast traps), so the 99 % reset time is infinite (measured at 10, 20, 70, 140 mW/cm2; the
     63 % time is 0.018 s at 10 and 0.0093 s at 20). The paper scale runs ``uv_reset``."""
     uv_intensities: list[float] = param(
         default_factory=lambda: [10.0, 20.0, 35.0, 70.0, 140.0], lo=0.0, hi=10000.0)
@@ -91,7 +91,7 @@ class StudiesConfig:
 
 
 #: Smoke-scale values (CI: a few minutes on 2 cores), used by ``workflow/rules/studies.smk``
-#: until the ``studies`` section is registered in :class:`lemsim.config.LemsimConfig` (then
+#: until the ``studies`` section is registered in :class:`pipeline.config.LemsimConfig` (then
 #: ``config/smoke.yaml`` carries them).
 SMOKE: dict[str, Any] = {
     "solver": "fv1d",  # the DAG's device stage runs dolfinx: the smoke studies exercise fv1d

@@ -50,8 +50,8 @@ h5 = simulate(ROOT / "config" / "stacks" / "nlem.yaml", protocol, out / "trace.h
 
 # %% Per-pulse reads: the current and light at the end of every pulse (the conduction
 # response; the displacement spike is over by then), and the paper's metrics on them.
-from compact_model import metrics  # noqa: E402
 from device_physics.studies import pulse_reads, read_h5_trace  # noqa: E402
+from lemsim import metrics  # noqa: E402
 
 arrays, pr, _ = read_h5_trace(h5)
 reads = pulse_reads(arrays, pr)

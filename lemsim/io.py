@@ -3,7 +3,7 @@
 Every file the pipeline writes goes to a temporary name in the same folder and is renamed into
 place (``os.replace``) only when complete, so a killed writer leaves the previous file intact
 and never a truncated one. HDF5 files carry the attributes of the data contract
-(ARCHITECTURE.md): ``lemsim_version``, ``git_sha``, ``config`` (JSON of the resolved config
+(docs/architecture.md): ``lemsim_version``, ``git_sha``, ``config`` (JSON of the resolved config
 section) and ``created`` (UTC, ISO 8601). JSON files carry the same under a ``provenance`` key.
 """
 

@@ -1,4 +1,4 @@
-"""The paper's numbers (``PAPER_TARGETS.md``) and the paper-vs-simulation table.
+"""The paper's numbers (``docs/targets.md``) and the paper-vs-simulation table.
 
 Each stage writes its measured rows to ``results/tables/rows/<stage>.json`` as
 ``{"rows": [{"id": "D3", "simulated": 0.21, "definition": "...", "source_stage": "..."}]}``
@@ -24,12 +24,16 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lemsim.io import atomic_path, write_json
+
+#: The repository's copy of the paper's numbers, one table row per target.
+TARGETS_DOC = Path(__file__).resolve().parents[1] / "docs" / "targets.md"
 
 COLUMNS = ("id", "figure", "quantity", "paper", "simulated", "preset_value", "unit", "scale",
            "source_stage", "role", "synapse_source", "definition")
@@ -53,7 +57,7 @@ PRESET_NOT_RUN = {
 
 @dataclass(frozen=True)
 class Target:
-    """One row of PAPER_TARGETS.md."""
+    """One row of docs/targets.md."""
 
     id: str
     """Row id (D1..D14, F1..F4, U1..U5, S1..S5)."""
@@ -137,6 +141,19 @@ TARGETS: tuple[Target, ...] = (
 )
 
 TARGET_IDS = tuple(t.id for t in TARGETS)
+
+
+def doc_target_ids(path: str | Path = TARGETS_DOC) -> tuple[str, ...]:
+    """Row ids (``D1``, ``F3``, ...) of the target tables in ``docs/targets.md``, in order.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (it names the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"paper targets file {path} not found (docs/targets.md of the "
+                                "repository)")
+    return tuple(re.findall(r"^\| ([DFUS]\d+) \|", path.read_text(encoding="utf-8"), re.M))
 
 
 def write_rows(path: str | Path, rows: Iterable[Mapping[str, Any]], config: Any = None) -> Path:

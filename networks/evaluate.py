@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
     p = argparse.ArgumentParser(prog="python -m networks evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``evaluate`` (also ``lemsim evaluate``)."""
     p.add_argument("--checkpoint", required=True, help="model.pt written by save_model")
     p.add_argument("--dataset", required=True,
                    help="networks.data name, photo_patches/sample_patches, MedMNIST .npz or "
@@ -36,12 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nearest-class-mean from K train examples per class (0 = use the FC)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    return p
 
 
 def main(argv: list[str]) -> int:
     """Run the evaluation; returns the exit status (0 ok, 2 bad input)."""
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate with parsed options (:func:`add_arguments`); returns the exit status."""
     from networks.analysis import ncm_accuracy
     from networks.checkpoint import load_model
     from networks.experiments.upenn_data import load_task

@@ -29,7 +29,7 @@ def _load(kind: str, path: Path) -> None:
 
         load_json(path)
     elif kind == "config":
-        from lemsim.config import load_config, read_yaml
+        from pipeline.config import load_config, read_yaml
 
         load_config(overrides=read_yaml(path))
     elif kind == "stack":

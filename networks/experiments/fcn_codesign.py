@@ -35,7 +35,7 @@ from networks.config import FCNConfig
 
 log = logging.getLogger(__name__)
 
-#: Paper values (PAPER_TARGETS.md, F3/F4), in %.
+#: Paper values (docs/targets.md, F3/F4), in %.
 PAPER = {"acc_2_classes": 99.0, "acc_largest_task": 73.48, "fcn1_4class": 91.6,
          "fcn2_4class": 90.23, "ideal_4class": 94.95}
 

@@ -22,18 +22,27 @@ log = logging.getLogger(__name__)
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m networks upscale", description=__doc__.split(
         "\n\n")[0])
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``upscale`` (also ``lemsim upscale``)."""
     p.add_argument("--checkpoint", required=True,
                    help="model file (model_x2.pt / model_x4.pt) or 'bicubic'")
     p.add_argument("--scale", type=int, required=True, choices=(2, 4), help="magnification")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("in_dir", help="folder of low-resolution images")
     p.add_argument("out_dir", help="output folder (created)")
-    return p
 
 
 def main(argv: list[str]) -> int:
     """Entry point; returns the exit status."""
-    args = _parser().parse_args(argv)
+    return run(_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Upscale with parsed options (:func:`add_arguments`); returns the exit status."""
     from lemsim.runtime import set_threads, setup_logging
 
     setup_logging()

@@ -25,7 +25,7 @@ def test_zero_wire_resistance_is_gt_v() -> None:
     net = build_crossbar_netlist(v, 0.0, g)
     res = compile_netlist(net).solve_op()
     mna = np.array([res.tia_current(f"vt{j}") for j in range(9)])
-    # issue 6: r = 0 equals Gᵀ·V within 1e-12 relative
+    # r = 0 equals Gᵀ·V within 1e-12 relative
     assert np.max(np.abs(got - ref) / np.abs(ref)) < 1e-12
     assert np.max(np.abs(mna - ref) / np.abs(ref)) < 1e-12
 

@@ -48,5 +48,5 @@ def test_kcl_at_every_node(net: Netlist) -> None:
     biggest = max(abs(i) for i in cur.values())
     for node, s in sums.items():
         if node != GROUND:
-            # issue 6: KCL to 1e-10 of the largest current
+            # KCL to 1e-10 of the largest current
             assert abs(s) <= 1e-10 * biggest + 1e-20, (node, s, biggest)

@@ -35,7 +35,7 @@ def test_linear_crossbar_matches_ngspice(n: int, readout: str) -> None:
     res = compile_netlist(net).solve_op()
     mna = (np.array([res.tia_current(f"vt{j}") for j in range(n)]) if readout == "tia"
            else np.array([res.v(f"out{j}") / 1e3 for j in range(n)]))
-    # issue 6: column currents within 1e-9 relative of ngspice
+    # column currents within 1e-9 relative of ngspice
     for got in (xb.solve(v, "direct").currents, xb.solve(v, "cg").currents, mna):
         assert np.max(np.abs(got / ref - 1.0)) < 1e-9
 
@@ -52,7 +52,7 @@ def test_diode_crossbar_matches_ngspice() -> None:
     mna = np.array([res.tia_current(f"vt{j}") for j in range(m)])
     batch, _ = solve_nonlinear_batch(diode_cell_iv(dm), v[None], (n, m), 2.0)
     scale = np.abs(ref).max()
-    # issue 6: nonlinear crossbar within 1e-6 (relative to the largest column current)
+    # nonlinear crossbar within 1e-6 (relative to the largest column current)
     assert np.max(np.abs(mna - ref)) / scale < 1e-6
     assert np.max(np.abs(batch[0] - ref)) / scale < 1e-6
 
@@ -71,7 +71,7 @@ def test_photodiode_pixels_match_ngspice(readout: str, bias: float) -> None:
     res = compile_netlist(net).solve_op()
     mna = (np.array([res.tia_current(f"vt{k}") for k in range(len(p))]) if readout == "tia"
            else np.array([res.v(f"a{k}") / 1e4 for k in range(len(p))]))
-    # issue 6: photodiode pixels within 1e-9 (relative to the largest pixel current)
+    # photodiode pixels within 1e-9 (relative to the largest pixel current)
     scale = np.abs(ref).max()
     assert np.max(np.abs(fast - ref)) / scale < 1e-9
     assert np.max(np.abs(mna - ref)) / scale < 1e-9

@@ -16,7 +16,7 @@ def paper_metrics():
 
 @pytest.mark.parametrize("key", list(protocols.PAPER))
 def test_paper_preset_within_10_percent(paper_metrics, key):
-    # issue 5: compact metrics within 10 % of the paper's numbers for the preset
+    # compact metrics within 10 % of the paper's numbers for the preset
     assert paper_metrics[key] == pytest.approx(protocols.PAPER[key], rel=0.10)
 
 
@@ -66,7 +66,7 @@ def test_fit_physics_recovers_synthetic_traces(tmp_path):
     assert cmp["pulses_10"]["nl_current"]["compact"] == pytest.approx(
         cmp["pulses_10"]["nl_current"]["physics"], rel=0.10)
     agree = fit.agreement(cmp)
-    # issue 5: every fitted metric within 10 % of the physics (here: the model's own traces)
+    # every fitted metric within 10 % of the physics (here: the model's own traces)
     assert agree["all_within"], agree
     assert "decay.gain_current_50" in agree["relative_difference"]  # train part of decay
 
@@ -105,8 +105,8 @@ def test_paper_preset_is_a_least_squares_optimum():
 
 
 def _depressing(trace, name):
-    # a trace whose current and light fall by 10 % per pulse (like the physics before
-    # calibration, issue 4), in the data contract's device units
+    # a trace whose current and light fall by 10 % per pulse (like an uncalibrated
+    # physics stack), in the data contract's device units
     k = np.cumsum(np.r_[0, np.diff((trace.V > 2.5).astype(int)) == 1])
     f = 0.9 ** k
     return fit.DeviceTrace(name, trace.t, trace.V, trace.uv, trace.I * f, trace.L * f)
@@ -141,7 +141,7 @@ def test_build_nlem_refuses_failed_traces(tmp_path, status):
 
 
 def test_drop_edge_transients_removes_the_spike():
-    from compact_model import metrics
+    from lemsim import metrics
 
     t = np.linspace(0, 0.1, 1001)
     v = np.where((t > 0.02) & (t <= 0.05), 5.0, 0.0)
@@ -165,7 +165,7 @@ def _supply_limited_traces(params):
 
 def test_fit_physics_follows_supply_limited_filling():
     # the drift-diffusion stack fills its traps in two pulses, then stops (NL ~0.9); the
-    # first-order preset start cannot, the supply-limited start does (issue 5: 10 %)
+    # first-order preset start cannot, the supply-limited start does (10 %)
     base = compact_model.load("paper").params
     truth = base.replace(cap_sat=0.995, f_fast=0.02, k_slow=17.0, k_fast=200.0, g_max=9.0,
                          gamma_l=1.02, eta_max=1.02, w_eta=0.3)

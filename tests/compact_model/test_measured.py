@@ -136,7 +136,7 @@ def test_undeclared_parameters_stop_before_the_fit(tmp_path) -> None:
 
 
 def test_source_measured_with_empty_list_is_a_config_error() -> None:
-    from lemsim.config import load_config
+    from pipeline.config import load_config
 
     with pytest.raises(ConfigError, match="compact.measured: empty"):
         load_config("smoke", overrides={"compact.source": "measured"})

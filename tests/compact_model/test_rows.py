@@ -23,7 +23,7 @@ def test_preset_rows_are_labelled_as_fitted(preset_doc: dict, tmp_path: Path) ->
     rows = {r["id"]: r for r in target_rows(preset_doc)}
     assert {"D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D10", "D11", "D12"} <= set(rows)
     assert all("PRESET FITTED" in r["definition"] for r in rows.values())
-    # The preset meets the paper within 10 % on the fitted rows (issue 5).
+    # The preset meets the paper within 10 % on the fitted rows.
     assert rows["D3"]["simulated"] == pytest.approx(0.20, rel=0.10)
     assert rows["D10"]["simulated"] == pytest.approx(71.6, rel=0.10)
     assert rows["D12"]["simulated"] <= 3.52 * 1.1

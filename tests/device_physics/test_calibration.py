@@ -159,7 +159,7 @@ def test_bad_inputs():
 def test_two_species_parameters_address_both_populations():
     base = _base()
     x = cal.current_values(base, cal.TWO_SPECIES_PARAMS)
-    # the stack's calibrated values (session 5) are read from it
+    # the stack's calibrated values are read from it
     assert x["et_density"] == pytest.approx(9.6e12) and x["ft_density"] == pytest.approx(7.8e11)
     st = cal.apply_params(base, dict(x, ft_capture=2e-13), cal.TWO_SPECIES_PARAMS)
     traps = next(la for la in st["layers"] if la["name"] == "pvp")["traps"]

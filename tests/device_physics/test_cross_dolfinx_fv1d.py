@@ -1,10 +1,11 @@
 """Cross-check: the dolfinx solver against the independent finite-volume solver ``fv1d`` on
-the full N-LEM stack, on the same mesh (issue 3: pulse-train current and light traces agree
-within 1 %)."""
+the full N-LEM stack, on the same mesh: pulse-train current and light traces agree
+within 1 %."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from mpi4py import MPI  # noqa: F401  (before dolfinx)
 
 from device_physics.fv1d import FV1D
@@ -12,6 +13,8 @@ from device_physics.protocols import protocol_from_dict, pulse_train
 from device_physics.simulate import build_solver
 from device_physics.stack import load_stack
 from device_physics.timestepping import StepOptions, run_protocol
+
+pytestmark = pytest.mark.dolfinx
 
 STACK = "config/stacks/nlem.yaml"
 RTOL = 1e-3
@@ -44,7 +47,7 @@ def test_ten_pulse_traces_agree_within_one_percent():
     # of solvers, not of mesh convergence; fv1d's Newton fails at 6). Compared 1 ms, 10 ms and
     # 29.7 ms into every pulse, where J and L are on the scale of the signal (in the first
     # microseconds L is 1e-8 of its plateau and the interpolation between the two time grids
-    # dominates). Measured on the stack of 22:50 UTC (session 2): J 1.1e-4, L 2.0e-3.
+    # dominates). Measured on the single-population stack: J 1.1e-4, L 2.0e-3.
     st, s, parent = _same_mesh(8)
     proto = protocol_from_dict({"name": "p10", "steps": [pulse_train(10)]})
     tr_d = run_protocol(s, proto, StepOptions(rtol=RTOL)).arrays()
@@ -65,7 +68,7 @@ def test_uv_after_a_pulse_agrees_within_one_percent():
     # UV erase physics in both solvers (Beer-Lambert generation, optical emission of trapped
     # electrons, recombination with photo-holes): one 5 V pulse, then 70 mW/cm2 of 365 nm UV
     # at 0 V, same 8-cell mesh. Compared during the pulse and under the UV (photocurrent,
-    # photoluminescence counted as L, trapped electrons). Measured 2026-11-29 (10 ms pulse,
+    # photoluminescence counted as L, trapped electrons). Measured (10 ms pulse,
     # 5 ms UV): J 6.7e-4, L 1.1e-3, trapped electrons 1.1e-3.
     st, s, parent = _same_mesh(8)
     proto = protocol_from_dict({"name": "p_uv", "wavelength": "365 nm", "steps": [

@@ -1,6 +1,6 @@
 """The 2D pixel cross-section (``device_physics.cross_section``): its fluxes are the 1D
 scheme for a laterally uniform state, and the centre of a wide electrode reproduces the 1D
-solver through a voltage pulse (issue 3, item 5)."""
+solver through a voltage pulse."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from device_physics.protocols import protocol_from_dict, pulse_train
 from device_physics.simulate import build_solver
 from device_physics.stack import load_stack
 from device_physics.timestepping import StepOptions, run_protocol
+
+pytestmark = pytest.mark.dolfinx
 
 STACK = "config/stacks/nlem.yaml"
 

@@ -1,4 +1,4 @@
-"""dolfinx time stepping across simultaneous waveform edges (issue 4: the mechanism protocol's
+"""dolfinx time stepping across simultaneous waveform edges (the mechanism protocol's
 UV switching off at the instant a 4 V read pulse switches on)."""
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from device_physics.simulate import build_solver
 from device_physics.stack import load_stack
 from device_physics.timestepping import StepOptions, run_protocol
 
+pytestmark = pytest.mark.dolfinx
+
 STACK = "config/stacks/nlem.yaml"
 
 
 def test_uv_off_and_read_on_at_the_same_instant() -> None:
     # the mechanism protocol in miniature: train, reads under UV, dark reads; the UV goes off
-    # at t = 0.24 s exactly when the first dark read (4 V) goes on. Session 3 saw dolfinx
-    # stall at that kind of edge (full mechanism protocol, old stack); the default-mesh
+    # at t = 0.24 s exactly when the first dark read (4 V) goes on. dolfinx stalled at that
+    # kind of edge (full mechanism protocol, single-population stack); the default-mesh
     # stepper settings of device_run must run through it.
     st = load_stack(STACK)
     pr = protocol_from_dict({"name": "edge", "wavelength": "365 nm", "steps": [

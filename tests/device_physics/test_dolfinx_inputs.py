@@ -45,6 +45,7 @@ def test_other_bad_inputs_name_the_parameter():
         layered_nodes([10e-9, -5e-9], 4)
 
 
+@pytest.mark.dolfinx
 def test_mesh_must_have_interface_nodes_and_uv_must_be_nonnegative():
     dev = DDDevice([DDLayer("a", 50e-9, **BASE), DDLayer("b", 50e-9, **BASE)])
     with pytest.raises(ValueError, match="interface"):
@@ -54,6 +55,7 @@ def test_mesh_must_have_interface_nodes_and_uv_must_be_nonnegative():
         s.set_uv(-1.0)
 
 
+@pytest.mark.dolfinx
 def test_cli_writes_data_contract(tmp_path):
     from device_physics.cli import main
 

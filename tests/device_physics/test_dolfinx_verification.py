@@ -1,7 +1,7 @@
 """Verification of the dolfinx drift-diffusion solver against analytic results.
 
 Each test states its tolerance and why. Meshes are kept small (2-core CI box) but each
-tolerance is met on the mesh used here (measured numbers are in the issue note).
+tolerance is met on the mesh used here.
 """
 
 from __future__ import annotations
@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from mpi4py import MPI  # noqa: F401  (before dolfinx)
 
 from device_physics.equations import DDContact, DDDevice, DDLayer, DDTrap  # noqa: E402
 from device_physics.scaling import EPS0, KB, Q  # noqa: E402
 from device_physics.solver import DDSolver  # noqa: E402
 from device_physics.timestepping import StepOptions, run_protocol  # noqa: E402
+
+pytestmark = pytest.mark.dolfinx
 
 SI = dict(eps_r=11.7, chi=4.05, Eg=1.12, Nc=2.8e25, Nv=1.04e25, mu_n=0.14, mu_p=0.045)
 

@@ -51,17 +51,18 @@ def test_dolfinx_mesh_has_the_trap_slab_as_a_sublayer() -> None:
     assert np.sum((x > lower + 1e-15) & (x < lower + slab - 1e-15)) >= 3
 
 
+@pytest.mark.long
 def test_calibrated_stack_runs_through_the_first_falling_edge() -> None:
-    # session 3: fv1d at 20 cells/layer on the calibrated stack failed right after the first
-    # falling pulse edge (t = 30 ms): the quasi-Fermi potential of the absent QD holes drifted
-    # by ~1000 thermal voltages and Newton's updates blew up. With the robust retry the pulse,
-    # its falling edge and the following rest run; the stored state stays within the window.
+    # without the robust retry fv1d at 20 cells/layer on the calibrated stack failed right after
+    # the first falling pulse edge (t = 30 ms): the quasi-Fermi potential of the absent QD holes
+    # drifted by ~1000 thermal voltages and Newton's updates blew up. With the robust retry the
+    # pulse, its falling edge and the following rest run; the stored state stays within the window.
     st = load_stack(NLEM)
     x, lay = dolfinx_mesh(st, 20)
     pr = protocol_from_dict({"name": "edge", "steps": [
         {"kind": "pulses", "amplitude": "5 V", "width": "30 ms", "interval": "2 ms",
          "count": 1}]})
-    # dt_edge 1e-7: on the session-5 traps (denser, adopted in session 6) fv1d's first step
+    # dt_edge 1e-7: on the two-population traps with the shunt (the denser set) fv1d's first step
     # of 1e-6 s after the falling edge fails even with the robust retry
     sol = FV1D(st, x=x, layer=lay, rtol=0.05, wavelength=pr.wavelength, dt_edge=1e-7)
     sol.retry_sanitized = True

@@ -16,7 +16,7 @@ from device_physics.stack import StackError, stack_from_dict
 from device_physics.timestepping import StepOptions, run_protocol
 
 STACK = "config/stacks/nlem.yaml"
-G = 20.0  # A/(m2 V): the size the paper's current/light gains ask for (issue #4)
+G = 20.0  # A/(m2 V): the size the paper's current/light gains ask for (docs/calibration.md)
 RTOL = 1e-3
 
 
@@ -89,6 +89,7 @@ def runs():
     return _runs()
 
 
+@pytest.mark.dolfinx
 @pytest.mark.parametrize("solver", ["d", "f"])
 def test_shunt_adds_g_v_and_nothing_else(runs, solver):
     a, b = runs[solver, 0.0], runs[solver, G]
@@ -105,6 +106,7 @@ def test_shunt_adds_g_v_and_nothing_else(runs, solver):
                                    err_msg=k)
 
 
+@pytest.mark.dolfinx
 def test_cross_check_with_shunt(runs):
     # dolfinx and fv1d agree with the shunt on (the same 1 % as test_cross_dolfinx_fv1d),
     # compared inside the pulse where J is on the scale of the signal
@@ -116,6 +118,7 @@ def test_cross_check_with_shunt(runs):
         assert np.max(np.abs(jd - jf) / np.abs(jf)) < 0.01, key
 
 
+@pytest.mark.dolfinx
 def test_steady_current_includes_shunt():
     st0 = stack_from_dict(_with_shunt(0.0))
     st1 = stack_from_dict(_with_shunt(G))

@@ -36,7 +36,7 @@ def test_nlem_stack_si_values() -> None:
     assert s.layers[0].N_A == pytest.approx(1e25)  # 1e19 cm-3 -> m-3
     assert s.layers[1].mu_p == pytest.approx(1e-7)  # 1e-3 cm2/Vs -> m2/Vs
     assert s.layers[3].absorption(365e-9) == pytest.approx(1.5e7)  # 1.5e5 cm-1 -> m-1
-    # two electron-trap populations in the IDTBT/PVP slab (recalibrated 2026-11-29, session 5)
+    # two electron-trap populations in the IDTBT/PVP slab (docs/calibration.md)
     assert [t.name for t in pvp.traps] == ["pvp_electron_traps", "pvp_fast_electron_traps"]
     assert [t.carrier for t in pvp.traps] == ["electron", "electron"]
     et, ft = pvp.traps

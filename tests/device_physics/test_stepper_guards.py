@@ -37,6 +37,7 @@ def test_step_options_reject_negative_limit():
         StepOptions(max_wall_s=-1.0)
 
 
+@pytest.mark.dolfinx
 def test_dolfinx_stops_at_the_limit_and_keeps_the_trace():
     st = load_stack(STACK)
     s, _ = build_solver(st, cells_per_layer=4)
@@ -61,7 +62,9 @@ def test_fv1d_stops_at_the_limit_and_keeps_the_trace():
     assert len(t) >= 2 and 0 < t[-1] < proto.duration
 
 
-@pytest.mark.parametrize("solver", ["dolfinx", "fv1d"])
+@pytest.mark.parametrize(
+    "solver", [pytest.param("dolfinx", marks=pytest.mark.dolfinx),
+               pytest.param("fv1d", marks=pytest.mark.long)])
 def test_study_run_reports_the_limit_as_its_status(solver):
     res = run_variant(STACK, _proto(), nodes_per_layer=3, solver=solver, max_wall_s=TINY,
                       robust_retry=False)
@@ -82,6 +85,7 @@ def test_stall_steps_must_be_positive():
         StepOptions(stall_steps=0)
 
 
+@pytest.mark.dolfinx
 def test_stalled_segment_runs_with_the_floor_and_switches_it_off_at_the_knot():
     st = load_stack(STACK)
     proto = _proto()

@@ -14,6 +14,7 @@ from device_physics import figures as F
 from device_physics import studies as S
 from device_physics.output import write_device_h5
 from device_physics.protocols import protocol_from_dict
+from device_physics.study_stage import SWEEP_KEYS, write_mechanism_table
 
 ROOT = Path(__file__).resolve().parents[2]
 _TRAPS = [  # a fixed PVP trap set: the tests do not depend on the calibration of nlem.yaml
@@ -305,13 +306,13 @@ def test_profile_summary_and_figure(tmp_path):
 def test_sweep_plots_and_tables(tmp_path):
     pts = [{"uv_intensity": i, "status": "complete",
             "metrics": {"uv_reset_s": 100 / i, "uv_t63_s": 20 / i}} for i in (70.0, 10.0)]
-    rows = S.sweep_table(pts, "uv_intensity", S.SWEEP_KEYS["uv_intensity"])
+    rows = S.sweep_table(pts, "uv_intensity", SWEEP_KEYS["uv_intensity"])
     assert [r["uv_intensity"] for r in rows] == [10.0, 70.0]
     assert math.isnan(rows[0]["Q_gain"])
     F.sweep_plot(rows, "uv_intensity", tmp_path / "uv.png")
     tr = [{"trap_scale": s, "status": "complete",
            "metrics": {"gain_J": 1 + s, "NL_J": 0.1 * s}} for s in (0.5, 2.0)]
-    F.sweep_plot(S.sweep_table(tr, "trap_scale", S.SWEEP_KEYS["trap_scale"]), "trap_scale",
+    F.sweep_plot(S.sweep_table(tr, "trap_scale", SWEEP_KEYS["trap_scale"]), "trap_scale",
                  tmp_path / "trap.png")
     assert (tmp_path / "trap.png").stat().st_size > 5000
     p = S.write_rows_csv(rows, tmp_path / "t.csv")
@@ -327,6 +328,7 @@ TINY = {"name": "mech_tiny", "steps": [  # one dark read, one read under UV (1 m
      "uv": "70 mW/cm2", "name": "uv_read"}]}
 
 
+@pytest.mark.long
 def test_tiny_mechanism_table_with_fv1d(tmp_path):
     """Two stacks on a coarse mesh: the table has one row per stack with a sign each, or a
     failure status naming where the solver stopped (fail-soft), and the HDF5 is written."""
@@ -344,7 +346,7 @@ def test_tiny_mechanism_table_with_fv1d(tmp_path):
         assert r["sign_I_uv"] in ("+", "-", "0", "n/a")
     (tmp_path / "nlem.json").write_text(json.dumps(res[0].to_dict()))
     (tmp_path / "pvp_trapfree.json").write_text(json.dumps(res[1].to_dict()))
-    out = S.write_mechanism_table([tmp_path / "nlem.json", tmp_path / "pvp_trapfree.json"],
+    out = write_mechanism_table([tmp_path / "nlem.json", tmp_path / "pvp_trapfree.json"],
                                   tmp_path / "m.csv", tmp_path / "m.png")
     assert len(out) == 2 and (tmp_path / "m.png").exists()
 
@@ -354,6 +356,7 @@ def test_run_variant_rejects_an_unknown_solver():
         S.run_variant(NLEM, ROOT / "config" / "protocols" / "pulses_10.yaml", solver="comsol")
 
 
+@pytest.mark.dolfinx
 def test_run_variant_on_dolfinx_matches_fv1d_on_the_same_mesh(tmp_path):
     """The studies' dolfinx path (the device stage's solver and mesh) writes the data contract
     and its metrics agree with fv1d on the same (dolfinx) mesh: the mechanism stack's first

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from lemsim.config import LemsimConfig, config_doc_path, config_markdown_text
 from lemsim.configtools import config_markdown, field_docs, param
+from pipeline.config import LemsimConfig, config_doc_path, config_markdown_text
 
 
 @dataclasses.dataclass
@@ -42,7 +42,7 @@ def _key_paths(cls: type, prefix: str = "") -> list[str]:
 def test_config_readme_in_sync_with_dataclasses() -> None:
     on_disk = config_doc_path().read_text(encoding="utf-8")
     assert on_disk == config_markdown_text(), (
-        "config/README.md is stale: run `python -m lemsim.config`"
+        "config/README.md is stale: run `python -m pipeline.config`"
     )
 
 

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import pytest
 
-from lemsim.targets import COLUMNS, TARGET_IDS, build_table, write_rows, write_table
+from lemsim.targets import (
+    COLUMNS,
+    TARGET_IDS,
+    build_table,
+    doc_target_ids,
+    write_rows,
+    write_table,
+)
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "PAPER_TARGETS.md"
 
-
-@pytest.mark.skipif(not SHARED.exists(), reason="PAPER_TARGETS.md not beside the checkout")
 def test_targets_cover_every_row_of_paper_targets() -> None:
-    ids = re.findall(r"^\| ([DFUS]\d+) \|", SHARED.read_text(encoding="utf-8"), re.M)
-    assert sorted(ids) == sorted(TARGET_IDS)
+    """The table's rows are those of the repository's docs/targets.md, in its order."""
+    assert doc_target_ids() == TARGET_IDS
+
+
+def test_missing_targets_doc_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.md"):
+        doc_target_ids(tmp_path / "nope.md")
 
 
 def test_table_merges_rows_and_explains_missing(tmp_path: Path) -> None:

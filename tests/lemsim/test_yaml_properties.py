@@ -16,8 +16,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lemsim.config import LemsimConfig, load_config, resolve_raw
 from lemsim.configtools import ConfigError, YamlFileError, from_dict, load_yaml, parse_yaml
+from pipeline.config import LemsimConfig, load_config, resolve_raw
 
 EXAMPLES = 60
 
@@ -129,7 +129,7 @@ def test_dotted_overrides_expand_before_validation(tmp_path: Path) -> None:
 
 
 def test_scale_files_resolve_in_the_working_directory_first(tmp_path: Path, monkeypatch) -> None:
-    from lemsim.config import CONFIG_DIR, default_config_dir
+    from pipeline.config import CONFIG_DIR, default_config_dir
 
     assert default_config_dir() == Path.cwd() / "config" or default_config_dir() == CONFIG_DIR
     monkeypatch.chdir(tmp_path)  # no config/ here: the bundled files
@@ -139,7 +139,7 @@ def test_scale_files_resolve_in_the_working_directory_first(tmp_path: Path, monk
     (tmp_path / "config" / "smoke.yaml").write_text("networks: {fcn: {epochs: 7}}\n")
     assert default_config_dir() == tmp_path / "config"
     assert resolve_raw()["networks"]["fcn"]["epochs"] == 7
-    from lemsim.config import config_sources
+    from pipeline.config import config_sources
 
     (tmp_path / "over.yaml").write_text("seed: 3\n")
     assert config_sources("smoke", ["over.yaml"]) == [
@@ -150,7 +150,7 @@ def test_scale_files_resolve_in_the_working_directory_first(tmp_path: Path, monk
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(data=st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode)))
 def test_random_bytes_as_a_config_file(tmp_path_factory, data) -> None:
-    from lemsim.config import read_yaml
+    from pipeline.config import read_yaml
 
     path = tmp_path_factory.mktemp("cfg") / "over.yaml"
     path.write_bytes(data)

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from networks.checkpoint import load_checkpoint, restore_checkpoint, save_checkpoint
@@ -42,6 +43,7 @@ def _run(args, **kw):
                             cwd=ROOT, env=env, **kw)
 
 
+@pytest.mark.long
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     ref = tmp_path / "ref.pt"
     _selftest([str(ref), str(tmp_path / "ref_ckpt.pt")])  # uninterrupted, in this process

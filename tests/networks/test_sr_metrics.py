@@ -36,7 +36,7 @@ def test_psnr_ssim_match_skimage(border: int) -> None:
         p_ref = peak_signal_noise_ratio(yr, yt, data_range=255)
         s_ref = structural_similarity(yr, yt, data_range=255, gaussian_weights=True, sigma=1.5,
                                       use_sample_covariance=False)
-        # issue 8: within 1e-6 dB and 1e-6
+        # within 1e-6 dB and 1e-6
         assert abs(psnr_y(ref, test, border) - p_ref) < 1e-6
         assert abs(ssim_y(ref, test, border) - s_ref) < 1e-6
 

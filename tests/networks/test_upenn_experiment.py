@@ -10,6 +10,8 @@ from networks.evaluate import main as evaluate_main
 from networks.experiments.upenn_figures import make_fig5
 from networks.experiments.upenn_run import parse_variant, run_variant
 
+pytestmark = pytest.mark.long
+
 torch.set_num_threads(1)
 
 CFG = UPENNConfig(base_width=2, image_size=16, epochs=1, train_samples=64,

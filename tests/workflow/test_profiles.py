@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.long
+
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = sorted((ROOT / "workflow" / "profiles").glob("*/config.yaml"))
 SLURM = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"

@@ -1,4 +1,4 @@
-"""Recovery of the DAG (issue 9, item 5): a killed training resumes, a kill leaves no corrupt
+"""Recovery of the DAG: a killed training resumes, a kill leaves no corrupt
 output, the same config gives the same table twice, a changed parameter is detected exactly.
 
 One uninterrupted run (module fixture) and one run killed in the middle of a training rule and

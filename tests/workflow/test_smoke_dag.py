@@ -1,4 +1,4 @@
-"""The whole DAG end to end at smoke scale, report included (issue 9: CI runs the smoke DAG)."""
+"""The whole DAG end to end at smoke scale, report included (CI runs it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pytest
 from lemsim.targets import TARGET_IDS
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The smoke-scale paper table as it should come out, with a tolerance per row
+#: (``lemsim table-diff``; how the tolerances were chosen: ``tests/golden/README.md``).
+GOLDEN = ROOT / "tests" / "golden" / "paper_vs_sim_smoke.csv"
 
 pytestmark = pytest.mark.workflow
 
@@ -42,6 +45,14 @@ def test_table_has_every_row(smoke_results: Path) -> None:
         assert r["scale"] == "smoke"
 
 
+def test_table_matches_the_golden_table(smoke_results: Path) -> None:
+    """No row of the smoke table moved outside its tolerance (``lemsim table-diff``)."""
+    from lemsim.table_diff import diff_files, failures, format_changes
+
+    changes = diff_files(GOLDEN, smoke_results / "tables" / "paper_vs_sim.csv")
+    assert not failures(changes), "\n" + format_changes(changes)
+
+
 def test_report_written(smoke_results: Path) -> None:
     html = (smoke_results / "report.html").read_text(encoding="utf-8", errors="replace")
     assert len(html) > 10_000 and "paper_vs_sim.csv" in html
@@ -56,7 +67,7 @@ def test_data_written_with_provenance(smoke_results: Path) -> None:
 
 
 def test_material_sweep_fills_its_grid(smoke_results: Path) -> None:
-    """Issue 9 item 2 at smoke scale: a >= 3 x 3 grid; every cell a number or a reason."""
+    """The material sweep at smoke scale: a >= 3 x 3 grid; every cell a number or a reason."""
     with open(smoke_results / "sweep" / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) >= 9
@@ -71,7 +82,7 @@ def test_material_sweep_fills_its_grid(smoke_results: Path) -> None:
 
 
 def test_physics_studies_written(smoke_results: Path) -> None:
-    """Issue 4 items 4-6: mechanism table, profiles, sweeps and Fig. 2 panels exist."""
+    """The physics studies: mechanism table, profiles, sweeps and Fig. 2 panels exist."""
     studies, figs = smoke_results / "studies", smoke_results / "figures" / "studies"
     with open(studies / "mechanism_table.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) >= 2

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.long
+
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -78,7 +80,7 @@ def test_default_dag_runs_no_protocol_twice(tmp_path: Path) -> None:
     and the fit's inputs are among them."""
     import re
 
-    from lemsim.config import load_config
+    from pipeline.config import load_config
 
     res = smk("-n", "--config", f"results={tmp_path}")
     assert res.returncode == 0, res.stderr[-3000:]

@@ -1,6 +1,6 @@
-"""The material-to-accuracy sweep (issue 9, item 2): library pieces and the smoke DAG.
+"""The material-to-accuracy sweep: library pieces and the smoke DAG.
 
-The unit tests check the pieces the rules call (device_physics.material_sweep); the workflow
+The unit tests check the pieces the rules call (pipeline.material_sweep); the workflow
 test runs the sweep's targets at smoke scale (3 x 3 grid, 3-pulse train) and checks every
 cell of the table and the heat map is a number or says why not.
 """
@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
-from device_physics import material_sweep as ms
+from pipeline import material_sweep as ms
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "config" / "stacks" / "nlem.yaml"
@@ -132,7 +132,7 @@ def test_summary_table_and_heatmap_show_numbers_or_reasons(tmp_path: Path) -> No
 
 # ------------------------------------------------------------------------------ the DAG
 def _sweep_registered() -> bool:
-    from lemsim.config import LemsimConfig
+    from pipeline.config import LemsimConfig
 
     snakefile = (ROOT / "workflow" / "Snakefile").read_text(encoding="utf-8")
     return "sweep" in LemsimConfig.__dataclass_fields__ and "rules/sweep.smk" in snakefile
@@ -149,6 +149,7 @@ def test_wall_limit_stops_a_long_run() -> None:
     assert time.monotonic() - t0 < 10  # stopped near 0.2 s (10 s: slack for a loaded box)
 
 
+@pytest.mark.dolfinx
 def test_dolfinx_point_runs_train_uv_probe_and_erases(tmp_path: Path) -> None:
     """The default solver path: one point from equilibrium on dolfinx (20 cells, 2 pulses,
     0.3 s UV) potentiates, the UV removes trapped charge, and the file is the data contract."""

@@ -1,4 +1,4 @@
-# The paper-vs-simulation table and the provenance record (issue 9). Rule files of the stages
+# The paper-vs-simulation table and the provenance record. Rule files of the stages
 # append their row files (lemsim.targets.write_rows) to ROWS; this file must be included last.
 
 ALL += [f"{RES}/tables/paper_vs_sim.csv", f"{RES}/provenance.json"]
@@ -10,7 +10,7 @@ if STUDIES["enabled"]:
 
 
 rule study_rows:
-    # D1 and D8-D14 from the physics studies (lemsim.study_rows; the rules are in
+    # D1 and D8-D14 from the physics studies (pipeline.study_rows; the rules are in
     # studies.smk); the compact model's value of each row is named in its definition.
     input:
         traces=expand(f"{SRES}/traces/{{p}}.h5", p=STUDIES["figure_protocols"]),

@@ -1,4 +1,4 @@
-# Device-physics studies with the fast fv1d solver (issue 4 items 4-6): the mechanism table of
+# Device-physics studies with the fast fv1d solver: the mechanism table of
 # the control stacks under UV (Fig. S8), profiles in the dark and under UV (Fig. 3), Paramspace
 # sweeps of UV intensity (reset time) and PVP trap density (gain, NL), and the paper's Fig. 2 /
 # S15 / S16 panels drawn from physics traces. Controls are derived from device.stack, so every

@@ -1,4 +1,4 @@
-# The material-to-accuracy sweep (issue 9, item 2; device_physics.material_sweep): a Paramspace
+# The material-to-accuracy sweep (pipeline.material_sweep): a Paramspace
 # over PVP trap density (factor on the stack's PVP traps) x UV intensity. With sweep.solver
 # dolfinx (default) each point runs train, UV and probe; with fv1d the train runs once per trap
 # density and each point's UV reset and probe continue from it; the compact model is fitted to the

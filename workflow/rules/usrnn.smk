@@ -23,7 +23,7 @@ rule usrnn_train:
         method="|".join(USRNN_METHODS),
     params:
         # without the method list and the report's image: adding a method or changing the
-        # report leaves the other methods' trainings alone (issue 9, --list-changes params)
+        # report leaves the other methods' trainings alone (--list-changes params)
         usrnn={k: v for k, v in section("networks.usrnn").items()
                if k not in ("methods", "show_image")},
         device=config["networks"]["device"],

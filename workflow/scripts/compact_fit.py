@@ -6,8 +6,8 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from compact_model.fit import run_fit_compact  # noqa: E402
 from compact_model.rows import write_target_rows  # noqa: E402
+from compact_model.stage import run_fit_compact  # noqa: E402
 
 try:
     run_fit_compact(

@@ -4,6 +4,6 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from lemsim.device_rows import write_device_rows  # noqa: E402
+from pipeline.device_rows import write_device_rows  # noqa: E402
 
 write_device_rows(snakemake.input.traces, snakemake.input.nlem, snakemake.output[0])  # noqa: F821

@@ -5,7 +5,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.studies import run_mechanism_point  # noqa: E402
+from device_physics.study_stage import run_mechanism_point  # noqa: E402
 
 run_mechanism_point(snakemake.input.stack, snakemake.wildcards.control,  # noqa: F821
                     snakemake.input.protocol, snakemake.output.json,  # noqa: F821

@@ -4,7 +4,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from lemsim.study_rows import write_study_rows  # noqa: E402
+from pipeline.study_rows import write_study_rows  # noqa: E402
 
 write_study_rows(snakemake.input.traces, snakemake.input.mechanism,  # noqa: F821
                  snakemake.input.profiles, snakemake.input.nlem,  # noqa: F821

@@ -4,7 +4,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.studies import write_sweep  # noqa: E402
+from device_physics.study_stage import write_sweep  # noqa: E402
 
 write_sweep(list(snakemake.input), snakemake.params.kind, snakemake.output.csv,  # noqa: F821
             snakemake.output.png)  # noqa: F821

@@ -5,7 +5,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.studies import run_sweep_point  # noqa: E402
+from device_physics.study_stage import run_sweep_point  # noqa: E402
 
 kind = snakemake.params.kind  # noqa: F821
 run_sweep_point(snakemake.input.stack, kind, float(snakemake.params.point[kind]),  # noqa: F821

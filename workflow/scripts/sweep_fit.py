@@ -4,7 +4,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.material_sweep import fit_point  # noqa: E402
+from pipeline.material_sweep import fit_point  # noqa: E402
 
 p = snakemake.params  # noqa: F821
 fit_point(snakemake.input[0], snakemake.output[0], p.sweep, p.compact,  # noqa: F821

@@ -4,7 +4,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.material_sweep import run_point  # noqa: E402
+from pipeline.material_sweep import run_point  # noqa: E402
 
 wc = snakemake.wildcards  # noqa: F821
 run_point(snakemake.input.stack, float(wc.trap), float(wc.uv),  # noqa: F821

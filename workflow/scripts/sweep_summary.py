@@ -4,7 +4,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.material_sweep import summarise  # noqa: E402
+from pipeline.material_sweep import summarise  # noqa: E402
 
 summarise(list(snakemake.input), snakemake.params.traps, snakemake.params.uvs,  # noqa: F821
           snakemake.output.table, snakemake.output.heatmap)  # noqa: F821

@@ -4,7 +4,7 @@ from lemsim.runtime import setup
 
 setup(snakemake)  # noqa: F821 (injected by Snakemake)
 
-from device_physics.material_sweep import run_train  # noqa: E402
+from pipeline.material_sweep import run_train  # noqa: E402
 
 run_train(snakemake.input.stack, float(snakemake.wildcards.trap),  # noqa: F821 (factor)
           snakemake.params.sweep, snakemake.output[0],  # noqa: F821

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from compact_model import metrics
+from lemsim import metrics
 
 
 def _pulse_trace(peaks, width=0.03, gap=0.03, n_sub=5):

@@ -1,4 +1,4 @@
-"""lemsim.timings: per-stage wall times from Snakemake's metadata records."""
+"""pipeline.timings: per-stage wall times from Snakemake's metadata records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lemsim.timings import collect_jobs, main, stage_of, summarise
+from pipeline.timings import collect_jobs, main, stage_of, summarise
 
 
 def _record(meta: Path, out: str, rule: str, job_hash: int, start: float, end: float,
@@ -50,7 +50,7 @@ def test_stage_sums_and_spans(workdir: Path) -> None:
     dev = rows["device physics"]
     assert dev["jobs"] == 2 and dev["job_s"] == pytest.approx(81.0)  # 61 + 20 (parallel)
     assert dev["span_s"] == pytest.approx(61.0)
-    assert rows["USRNN (issue 8)"]["job_s"] == pytest.approx(100.0)
+    assert rows["USRNN and SR baselines"]["job_s"] == pytest.approx(100.0)
     assert rows["whole run"]["span_s"] == pytest.approx(171.0)
     assert rows["whole run"]["jobs"] == 4
 

@@ -8,13 +8,6 @@ from dataclasses import dataclass, field
 import jsonschema
 import pytest
 
-from lemsim.config import (
-    LemsimConfig,
-    expand_dotted,
-    load_config,
-    resolve_raw,
-    schema_path,
-)
 from lemsim.configtools import (
     ConfigError,
     field_docs,
@@ -22,6 +15,13 @@ from lemsim.configtools import (
     json_schema,
     param,
     to_dict,
+)
+from pipeline.config import (
+    LemsimConfig,
+    expand_dotted,
+    load_config,
+    resolve_raw,
+    schema_path,
 )
 
 
@@ -108,7 +108,7 @@ def test_schema_file_in_sync_with_dataclasses() -> None:
     """The committed schema is generated from the dataclasses (`make schema` regenerates it)."""
     on_disk = json.loads(schema_path().read_text())
     assert on_disk == json_schema(LemsimConfig, "lemsim configuration"), (
-        "workflow/schemas/config.schema.json is stale: run `python -m lemsim.config`"
+        "workflow/schemas/config.schema.json is stale: run `python -m pipeline.config`"
     )
 
 

@@ -25,7 +25,6 @@ from circuits.config import CircuitsConfig
 from compact_model.config import CompactConfig
 from device_physics.config import DeviceConfig
 from device_physics.studies_config import StudiesConfig
-from device_physics.sweep_config import SweepConfig
 from lemsim.configtools import (
     ConfigError,
     YamlFileError,
@@ -36,12 +35,13 @@ from lemsim.configtools import (
     param,
 )
 from networks.config import NetworksConfig
+from pipeline.sweep_config import SweepConfig
 
 #: Repository root (the folder holding ``config/``).
 ROOT = Path(__file__).resolve().parents[1]
 #: Folder of the YAML configuration files.
 CONFIG_DIR = ROOT / "config"
-#: Scales a run can use (ARCHITECTURE.md, "Scales").
+#: Scales a run can use (docs/architecture.md, "Scales").
 SCALES = ("smoke", "default", "paper")
 
 __all__ = ["ConfigError", "LemsimConfig", "load_config", "resolve_raw", "config_sources",
@@ -223,7 +223,7 @@ def config_doc_path() -> Path:
 
 _DOC_INTRO = """\
 Generated from the configuration dataclasses (`<package>/config.py`) by
-`python -m lemsim.config` (`make schema`), like `workflow/schemas/config.schema.json`; a test
+`python -m pipeline.config` (`make schema`), like `workflow/schemas/config.schema.json`; a test
 keeps both in sync. Do not edit by hand: edit the field's docstring and regenerate.
 
 A run reads `config/config.yaml`, merges the scale file `config/<scale>.yaml` on top

@@ -1,4 +1,4 @@
-"""Device metrics of PAPER_TARGETS D2-D13, shared by the physics and the compact model.
+"""Device metrics of docs/targets.md D2-D13, shared by the physics and the compact model.
 
 All functions take plain arrays (SI units) so they run on physics traces (HDF5 ``/trace``)
 and on compact-model traces alike.
@@ -84,11 +84,42 @@ def pulse_peaks(t, v, i, light=None, v_threshold: float | None = None
     return a, b, tk
 
 
+def window_end_values(t, windows, series):
+    """Each series at the last sample inside every window ``(t0, t1]`` [s].
+
+    The per-pulse read-out of a trace whose pulses are known from its protocol (the value at
+    the end of each pulse: the EPSC/EPSB without the displacement spike of the edges).
+    Windows without a sample are left out.
+
+    Args:
+        t: Sample times [s].
+        windows: ``(t0, t1)`` pairs [s].
+        series: Name -> array of the same length as ``t``.
+
+    Returns:
+        ``{"t": end times, **{name: values}}`` as float arrays.
+    """
+    t = _arr("t", t)
+    arrays = {k: np.asarray(v, dtype=float) for k, v in series.items()}
+    for k, v in arrays.items():
+        if v.shape != t.shape:
+            raise ValueError(f"series {k!r} has {v.size} samples, t has {t.size}")
+    out: dict[str, list[float]] = {"t": [], **{k: [] for k in arrays}}
+    for t0, t1 in windows:
+        m = np.flatnonzero((t > t0) & (t <= t1 + 1e-12))
+        if m.size == 0:
+            continue
+        out["t"].append(float(t[m[-1]]))
+        for k, v in arrays.items():
+            out[k].append(float(v[m[-1]]))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
 #: Samples this long after each rising voltage edge are left out of physics per-pulse peaks [s]:
 #: the terminal current there is the displacement (charging) spike of the stack capacitance,
 #: which a source-measure unit does not resolve; the EPSC is the conduction response of the
-#: rest of the 30 ms pulse (the same rule as ``lemsim.device_rows``). The compact model has
-#: no displacement current, so its traces are unaffected.
+#: rest of the 30 ms pulse (the rule of the compact fit and of the physics D rows). The
+#: compact model has no displacement current, so its traces are unaffected.
 SETTLE_S = 1e-3
 
 

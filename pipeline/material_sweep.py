@@ -1,4 +1,4 @@
-"""The material-to-accuracy sweep (issue 9, item 2): PVP trap density x UV intensity.
+"""The material-to-accuracy sweep: PVP trap density x UV intensity.
 
 Each grid point goes material -> physics -> compact model -> network:
 
@@ -374,7 +374,7 @@ def physics_summary(arrays: Mapping[str, np.ndarray], protocol: Any, t_train: fl
       ``1 - erased`` of its end-of-UV value (the UV erasure's own settling time; NaN when the
       UV removed no charge).
     """
-    from compact_model.metrics import loss_time
+    from lemsim.metrics import loss_time
 
     out: dict[str, Any] = {"status": status, "gain_current": float("nan"),
                            "reset_time_s": float("nan"), "trapped_charge_c_m2": float("nan"),
@@ -464,9 +464,9 @@ def compact_reset_time(model: Any, uv_mw_cm2: float, erased: float, window_s: fl
                        n_train: int = 50) -> float:
     """Compact model's UV reset time [s]: ``n_train`` paper pulses, then UV at ``uv_mw_cm2``
     until the read current has lost ``erased`` of its gain (paper D11 protocol)."""
-    from compact_model.metrics import uv_reset_time
     from compact_model.params import MW_CM2
     from compact_model.protocols import after_train
+    from lemsim.metrics import uv_reset_time
 
     t, read, base = after_train(model, n_train, uv_mw_cm2 * MW_CM2, window_s, samples=2000)
     return uv_reset_time(t, read, base, erased)

@@ -2,7 +2,7 @@
 drift-diffusion traces, next to the compact model's values.
 
 This module joins two stages (it reads the physics HDF5 files with the compact model's metric
-functions, which issue 4 makes shared) and so lives in the infrastructure package. The physics
+functions, shared by both) and so lives in the infrastructure package. The physics
 value is the row's ``simulated`` value: the pipeline is physics-first, and a physics stack that
 is not calibrated yet is reported as it is. The compact model's value is named in the definition
 (for the ``paper`` preset it is fitted to the paper's numbers, not predicted).
@@ -15,27 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lemsim.metrics import SETTLE_S, drop_edge_transients
 from lemsim.targets import write_rows
 
 _AREA = 1.0  # metrics here are ratios: the traces are used per m² as written
-#: Samples this long after each rising edge are left out of the per-pulse peaks [s]: the
-#: terminal current there is dominated by the displacement (charging) spike of the stack's
-#: capacitance, which a source-measure unit does not resolve; the EPSC is the conduction
-#: response of the rest of the 30 ms pulse.
-SETTLE_S = 1e-3
-
-
-def drop_edge_transients(t, v, i, lum, settle: float = SETTLE_S):
-    """The trace without the samples within ``settle`` after each rising voltage edge."""
-    import numpy as np
-
-    t, v, i, lum = (np.asarray(a, dtype=float) for a in (t, v, i, lum))
-    on = v > 0.5 * v.max()
-    rises = t[np.flatnonzero(np.diff(on.astype(np.int8)) == 1) + 1]
-    keep = np.ones(len(t), dtype=bool)
-    for t0 in rises:
-        keep &= ~((t >= t0) & (t < t0 + settle))
-    return t[keep], v[keep], i[keep], lum[keep]
 
 
 def _physics_metrics(paths: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
@@ -83,7 +66,7 @@ def device_rows(trace_paths: Sequence[str | Path], nlem_path: str | Path) -> lis
     first, last = pulse_runs[0], pulse_runs[-1]
     p1, pn = phys[first], phys[last]
     n_last = int(last.split("_")[1])
-    stage = "device_physics (dolfinx drift-diffusion; stack partly calibrated, issue 4)"
+    stage = "device_physics (dolfinx drift-diffusion; stack partly calibrated, docs/calibration.md)"
 
     def note(run: str) -> str:
         st = phys[run]["status"]

@@ -6,7 +6,7 @@ differ by more than the read noise), paired pulses at several intervals (D8), 50
 rest (D10) or UV (D11), and the control stacks under UV read pulses (D9, D14) with the field
 profiles of Fig. 3. This module turns those outputs into table rows. It joins two stages (the
 studies' trace metrics and the compact model's metric functions) and so lives in the
-infrastructure package, next to :mod:`lemsim.device_rows`.
+infrastructure package, next to :mod:`pipeline.device_rows`.
 
 Decisions, stated here and in every row's definition:
 
@@ -19,7 +19,7 @@ Decisions, stated here and in every row's definition:
   each protocol, so its time course is not available; the probe's gain is given next to it;
 * D8 fits the PPF index (A_2 - A_1)/A_1 against the interval between the pulses (end of the
   first to start of the second) with one and two exponentials (better by AIC,
-  :func:`compact_model.metrics.fit_ppf`); with fewer than 3 intervals only the indices are given.
+  :func:`lemsim.metrics.fit_ppf`); with fewer than 3 intervals only the indices are given.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from lemsim.device_rows import compact_metrics
 from lemsim.targets import write_rows
+from pipeline.device_rows import compact_metrics
 
 #: Fraction of the trapped charge that counts as "erased" by UV (D11: the paper's 100 %).
 UV_ERASED = 0.99
@@ -138,8 +138,8 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
     """
     if not (math.isfinite(read_noise) and 0 <= read_noise < 1):
         raise ValueError(f"read_noise = {read_noise!r}: must be in [0, 1)")
-    from compact_model.metrics import fit_ppf
     from device_physics.studies import trace_metrics
+    from lemsim.metrics import fit_ppf
 
     comp, ctag = compact_metrics(nlem_path)
     stage = f"device_physics studies ({solver})"
@@ -195,7 +195,7 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
         if not isinstance(res, ValueError) and (best is None or len(res) > best[0]):
             best = (len(res), name, res, status)
     if best is not None and best[0] > 3:
-        from compact_model.metrics import distinguishable_levels
+        from lemsim.metrics import distinguishable_levels
 
         n, name, sc, status = best
         g = np.array([s["I_top"] / s["V_top"] for s in sc])
@@ -269,7 +269,8 @@ def study_rows(trace_paths: Sequence[str | Path], mechanism_csv: str | Path | No
                           + st(status, uv[0])
                           + ("; far faster than the paper's 2.52 s: UV photo-emission empties "
                              "the traps within ms; a slower emission leaves a floor because the "
-                             "UV photoelectrons of the IDTBT refill the fast traps (issue 4)"
+                             "UV photoelectrons of the IDTBT refill the fast traps "
+                             "(docs/calibration.md)"
                              if math.isfinite(reset_s) and reset_s < 0.25 else "")})
     if dec and uv:
         ratio = reset_s / decay_s if math.isfinite(reset_s) and math.isfinite(decay_s) else None

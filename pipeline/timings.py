@@ -12,7 +12,7 @@ Two numbers per stage, because rules run in parallel (``--cores``):
 
 Usage::
 
-    python -m lemsim.timings results            # table on stdout, results/tables/timings.csv
+    python -m pipeline.timings results            # table on stdout, results/tables/timings.csv
 
 Decision: stages are named by rule-name prefix (:data:`STAGES`); a rule matching none is its own
 stage, so a new rule is never silently dropped.
@@ -36,8 +36,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("physics studies", ("study_",)),
     ("compact model", ("fit_compact", "compact_")),
     ("circuits", ("circuits_",)),
-    ("UPENN (issue 7)", ("upenn_",)),
-    ("USRNN (issue 8)", ("usrnn_",)),
+    ("UPENN and Contrast Net", ("upenn_",)),
+    ("USRNN and SR baselines", ("usrnn_",)),
     ("material sweep", ("sweep_",)),
     ("table and provenance", ("paper_table", "provenance", "report")),
 )
@@ -148,14 +148,23 @@ def to_csv(rows: list[dict[str, object]]) -> str:
     return buf.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: print the stage table of a run and write ``<results>/tables/timings.csv``."""
-    ap = argparse.ArgumentParser(prog="python -m lemsim.timings",
-                                 description=__doc__.split("\n")[0])
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """Options of the timings command (also ``lemsim timings``)."""
     ap.add_argument("results", help="results directory of the run")
     ap.add_argument("--workdir", default=".", help="Snakemake working directory (repo root)")
     ap.add_argument("--out", default=None, help="CSV path (default <results>/tables/timings.csv)")
-    args = ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: print the stage table of a run and write ``<results>/tables/timings.csv``."""
+    ap = argparse.ArgumentParser(prog="python -m pipeline.timings",
+                                 description=__doc__.split("\n")[0])
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print and write the stage table with parsed options (:func:`add_arguments`)."""
     rows = summarise(collect_jobs(args.results, args.workdir))
     if not rows:
         print(f"no finished jobs with outputs under {args.results!r}")

@@ -10,7 +10,7 @@ import pytest
 import compact_model
 from compact_model.fit import build_nlem
 from compact_model.protocols import simulate, train, write_device_h5
-from lemsim.device_rows import device_rows
+from pipeline.device_rows import device_rows
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_edge_transients_are_left_out() -> None:
     """A displacement spike right after the rising edge must not be taken as the pulse peak."""
     import numpy as np
 
-    from lemsim.device_rows import drop_edge_transients
+    from lemsim.metrics import drop_edge_transients
 
     t = np.linspace(0.0, 0.1, 10001)
     v = np.where((t > 0.01) & (t < 0.04), 5.0, 0.0)
@@ -58,7 +58,7 @@ def test_no_pulse_traces_give_no_rows(traces: tuple[list[Path], Path]) -> None:
 
 
 def test_d4_says_why_when_light_and_current_nl_coincide():
-    from lemsim.device_rows import _same_nl
+    from pipeline.device_rows import _same_nl
 
     assert "equals that of the current (difference +0.0002" in _same_nl(
         {"nl_light": 0.1682, "nl_current": 0.1680})

@@ -1,7 +1,7 @@
-"""Configuration section ``sweep``: the material-to-accuracy Paramspace sweep (issue 9, item 2).
+"""Configuration section ``sweep``: the material-to-accuracy Paramspace sweep.
 
 PVP trap density x UV intensity -> fv1d drift-diffusion -> compact fit -> FCN-2 accuracy and
-UV reset time (rules in ``workflow/rules/sweep.smk``, library :mod:`device_physics.material_sweep`).
+UV reset time (rules in ``workflow/rules/sweep.smk``, library :mod:`pipeline.material_sweep`).
 Light module: no solver imports.
 """
 

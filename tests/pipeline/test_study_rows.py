@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from device_physics.protocols import load_protocol, ppf_protocol
-from lemsim.study_rows import iv_scan_metrics, study_rows
+from pipeline.study_rows import iv_scan_metrics, study_rows
 
 PROTOCOLS = Path(__file__).resolve().parents[2] / "config" / "protocols"
 
