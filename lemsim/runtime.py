@@ -21,6 +21,11 @@ def set_threads(n: int) -> None:
     if n < 1:
         raise ValueError(f"threads = {n}: must be >= 1")
     for var in _THREAD_VARS:
+        if var == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
+            # Numba's pool is sized once; a changed variable makes its next compilation fail
+            # ("Cannot set NUMBA_NUM_THREADS to a different value once the threads have been
+            # launched"), so the count is set with numba.set_num_threads below instead
+            continue
         os.environ[var] = str(n)
     if "torch" in sys.modules:
         import torch

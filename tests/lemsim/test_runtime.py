@@ -64,3 +64,30 @@ def test_setup_writes_the_rule_log(tmp_path: Path, restore_env):
     finally:
         torch.set_num_threads(before)
         logging.basicConfig(force=True)
+
+
+def test_set_threads_after_numba_launched_its_pool_keeps_it_compiling(restore_env):
+    """Once Numba's threads are launched, a changed NUMBA_NUM_THREADS makes every later
+    compilation fail; set_threads leaves the variable alone and caps the pool instead."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def total(x):
+        s = 0.0
+        for i in numba.prange(x.size):
+            s += x[i]
+        return s
+
+    total(np.ones(8))  # launches the pool
+    before = os.environ.get("NUMBA_NUM_THREADS")
+    set_threads(numba.config.NUMBA_NUM_THREADS + 1)
+    assert os.environ.get("NUMBA_NUM_THREADS") == before
+
+    @numba.njit(parallel=True)
+    def total2(x):
+        s = 0.0
+        for i in numba.prange(x.size):
+            s += 2 * x[i]
+        return s
+
+    assert total2(np.ones(8)) == 16.0
