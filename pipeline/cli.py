@@ -65,7 +65,8 @@ COMMANDS: dict[str, Command] = {
                   "solve the .op point of a SPICE netlist subset, print it like ngspice -b",
                   "python -m circuits op"),
     "fit": Command("pipeline.cli", "add_fit_arguments", "run_fit",
-                   "fit the compact model to physics traces (HDF5), write nlem.json", ""),
+                   "fit the compact model to physics traces (HDF5) or a measured device "
+                   "(--measured), write nlem.json", "python -m compact_model fit"),
     "evaluate": Command("networks.evaluate", "add_arguments", "run",
                         "accuracy of a trained classifier on a dataset",
                         "python -m networks evaluate"),
@@ -89,6 +90,12 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("traces", nargs="*",
                    help="physics HDF5 traces (data contract of docs/architecture.md); none: "
                         "write the preset's fit to the paper's numbers")
+    p.add_argument("--measured", nargs="+", default=None, metavar="FILE",
+                   help="fit a measured device instead: measurement CSV file(s) "
+                        "(formats of compact_model.measured)")
+    p.add_argument("--meta", default=None, metavar="META.yaml",
+                   help="with --measured: metadata file (default: <stem>.meta.yaml beside "
+                        "the first file)")
     p.add_argument("-o", "--out", required=True, help="output nlem.json")
     p.add_argument("--preset", default="paper", help="start point (default %(default)s)")
     p.add_argument("--max-nfev", type=int, default=200,
@@ -105,6 +112,20 @@ def run_fit(args: argparse.Namespace) -> int:
     if args.max_nfev < 1:
         print(f"error: --max-nfev = {args.max_nfev}: must be >= 1", file=sys.stderr)
         return 1
+    if args.measured:
+        if args.traces:
+            print("error: give physics traces or --measured files, not both", file=sys.stderr)
+            return 1
+        from compact_model.measured import MeasurementError, run_fit_cli
+
+        try:
+            run_fit_cli(argparse.Namespace(measured=args.measured, meta=args.meta,
+                                           output=args.out, report=args.report,
+                                           max_nfev=args.max_nfev))
+        except MeasurementError as err:
+            print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
+        return 0
     try:
         build_nlem(args.out, args.traces, preset=args.preset, max_nfev=args.max_nfev)
     except (ValueError, FileNotFoundError, KeyError) as err:

@@ -62,3 +62,16 @@ def test_console_entry_is_declared_and_module_alias_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "table-diff" in out.stdout
+
+
+def test_fit_measured_names_a_bad_measurement(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``lemsim fit --measured`` goes to the measured-device fit: a file without the required
+    columns ends in its named error (exit 2) before any fit; traces and --measured together
+    are refused."""
+    bad = tmp_path / "m.csv"
+    bad.write_text("foo [s],bar [V]\n0,1\n1,2\n", encoding="utf-8")
+    assert cli.main(["fit", "--measured", str(bad), "-o", str(tmp_path / "n.json")]) == 2
+    assert "m.csv" in capsys.readouterr().err
+    assert not (tmp_path / "n.json").exists()
+    assert cli.main(["fit", "x.h5", "--measured", str(bad), "-o", str(tmp_path / "n.json")]) == 1
