@@ -341,6 +341,18 @@ def dark_rest(tr: DeviceTrace, v_off: float) -> tuple[int, int] | None:
     return None
 
 
+def _written_state(p: NLEMParams, tr: DeviceTrace, i0: int) -> tuple[float, float] | None:
+    """Slow and fast populations of the compact model replayed on ``tr`` up to sample ``i0``
+    (the start of a rest or UV exposure); None when nothing was written."""
+    from compact_model.kernels import replay as _replay
+
+    sv, su, sdt, _ = segments_of(tr.t[: i0 + 1], tr.V[: i0 + 1], tr.uv[: i0 + 1])
+    ws, wf = _replay(np.ascontiguousarray(sv), np.ascontiguousarray(su),
+                     np.ascontiguousarray(sdt), pack(p), UV_SUBSTEP, 0.0, 0.0)
+    ws0, wf0 = float(ws[-1]), float(wf[-1])
+    return (ws0, wf0) if ws0 + wf0 > 0 else None
+
+
 def rest_decay(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Relaxation of the trapped charge in the first dark rest (:func:`dark_rest`), physics
@@ -356,7 +368,6 @@ def rest_decay(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
         (default ``times``) when the physics keeps more than 36.94 % of its charge over the
         whole rest (no D10 in it: e.g. the 1 s rest that ends the ``pulses_*`` protocols).
     """
-    from compact_model.kernels import replay as _replay
 
     rest = dark_rest(tr, p.v_bi) if tr.Q is not None else None
     if rest is None:
@@ -377,12 +388,10 @@ def rest_decay(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
             return None
         end = min(span, 2.0 * t63)
         times = np.geomspace(min(1e-2, end / 100), end, REST_SAMPLES)
-    sv, su, sdt, ends = segments_of(tr.t[: i0 + 1], tr.V[: i0 + 1], tr.uv[: i0 + 1])
-    ws, wf = _replay(np.ascontiguousarray(sv), np.ascontiguousarray(su),
-                     np.ascontiguousarray(sdt), pack(p), UV_SUBSTEP, 0.0, 0.0)
-    ws0, wf0 = float(ws[-1]), float(wf[-1])
-    if not ws0 + wf0 > 0:
+    written = _written_state(p, tr, i0)
+    if written is None:
         return None
+    ws0, wf0 = written
     comp = (ws0 * np.exp(-times / p.tau_slow) + wf0 * np.exp(-times / p.tau_fast)) / (ws0 + wf0)
     phys = np.interp(tr.t[i0] + times, tr.t[i0:i1 + 1], tr.Q[i0:i1 + 1]) / q0
     return times, phys, comp
@@ -451,12 +460,10 @@ def uv_erase(p: NLEMParams, tr: DeviceTrace, times: np.ndarray | None = None
         end = min(span, 2.0 * t99) if np.isfinite(t99) else span
         times = np.geomspace(end * 1e-3, end, REST_SAMPLES)
     times = np.asarray(times, dtype=np.float64)
-    sv, su, sdt, _ = segments_of(tr.t[: i0 + 1], tr.V[: i0 + 1], tr.uv[: i0 + 1])
-    ws, wf = _replay(np.ascontiguousarray(sv), np.ascontiguousarray(su),
-                     np.ascontiguousarray(sdt), pack(p), UV_SUBSTEP, 0.0, 0.0)
-    ws0, wf0 = float(ws[-1]), float(wf[-1])
-    if not ws0 + wf0 > 0:
+    written = _written_state(p, tr, i0)
+    if written is None:
         return None
+    ws0, wf0 = written
     n = times.size
     v_uv, uv_i = float(tr.V[i0 + 1]), float(tr.uv[i0 + 1])
     us, uf = _replay(np.full(n, v_uv), np.full(n, uv_i), np.diff(np.r_[0.0, times]), pack(p),
