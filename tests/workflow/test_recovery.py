@@ -4,9 +4,10 @@ output, the same config gives the same table twice, a changed parameter is detec
 One uninterrupted run (module fixture) and one run killed in the middle of a training rule and
 resumed with ``--rerun-incomplete`` share the same config; the tests compare the two. The DAG
 is the one behind ``tables/paper_vs_sim.csv`` at smoke scale, without the drift-diffusion stage
-(``device.enabled=false``, minutes on its own), with one USRNN-stage method (the digital USRNN,
-which the Fig. 6 report needs) whose x2 training is long enough to be killed between two
-checkpoints (200 iterations; checkpoints every 100).
+(``device.enabled=false``, minutes on its own; the compact model is therefore the ``paper``
+preset, ``compact.source=paper``, since a physics source needs the device stage), with one
+USRNN-stage method (the digital USRNN, which the Fig. 6 report needs) whose x2 training is
+long enough to be killed between two checkpoints (200 iterations; checkpoints every 100).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ KILLED_RULE, KILLED_METHOD = "usrnn_train", "usrnn"
 #: The shared config (besides ``results``); 200 x2 iterations: a checkpoint halfway.
 USRNN = "iterations: 200, methods: [usrnn]"
 CONFIG = ["scale=smoke", "device={enabled: false}", "studies={enabled: false}",
-          "sweep={enabled: false}", f"networks={{usrnn: {{{USRNN}}}}}"]
+          "sweep={enabled: false}", "compact={source: paper}",
+          f"networks={{usrnn: {{{USRNN}}}}}"]
 
 
 def target(res: Path) -> str:
