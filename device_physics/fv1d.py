@@ -4,7 +4,11 @@ Cross-checks the dolfinx solver and runs the fast mechanism studies. The discret
 in :mod:`device_physics.fv1d_model`; this module owns the nonlinear and time integration:
 
 * damped Newton (log-damped updates of the scaled potentials larger than one thermal voltage,
-  trap occupancies clipped to [0, 1]) with a sparse LU per iteration;
+  trap occupancies clipped to [0, 1]) with a banded LU per iteration; its iterates keep every
+  carrier density at or above :data:`DENSITY_FLOOR` (so a negligible carrier's quasi-Fermi
+  potential cannot run away to an underflowed density that no later step can raise), and an
+  iterate is accepted only when, besides a small update, its contact currents agree
+  (:attr:`FV1D.current_rtol`) or it is at its rounding level;
 * steady states with bias continuation and step halving (:meth:`FV1D.steady`);
 * transients (:meth:`FV1D.run`) with BDF1 after every waveform jump and variable-step BDF2
   in between, local error control on the scaled potentials, log-densities (weighted by
