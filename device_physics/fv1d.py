@@ -411,7 +411,8 @@ class FV1D:
             return
         d = self.dev
         nn = 3 * d.N
-        if getattr(self, "_floor_bounds", None) is None:
+        cached = getattr(self, "_floor_bounds", None)
+        if cached is None or cached[2] != self.density_floor:
             ln_nc = d.chi + np.log(d.Nc)  # per cell, scaled
             ln_pv = d.chi + d.Eg - np.log(d.Nv)  # per cell, scaled
             hi_n = np.full(d.N, -np.inf)
@@ -421,12 +422,8 @@ class FV1D:
             lo_p[:-1] = ln_pv
             lo_p[1:] = np.minimum(lo_p[1:], ln_pv)
             ln_f = math.log(self.density_floor)
-            self._floor_bounds = (hi_n - ln_f, lo_p + ln_f, self.density_floor)
-        a_off, b_off, fl = self._floor_bounds
-        if fl != self.density_floor:
-            self._floor_bounds = None
-            self._floor_densities(z)
-            return
+            cached = self._floor_bounds = (hi_n - ln_f, lo_p + ln_f, self.density_floor)
+        a_off, b_off, _ = cached
         u = z[0:nn:3]
         # n = Nc exp(u + chi - a) >= floor  <=>  a <= u + chi + ln Nc - ln floor
         # p = Nv exp(b - u - chi - Eg) >= floor  <=>  b >= u + chi + Eg - ln Nv + ln floor
