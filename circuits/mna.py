@@ -334,8 +334,12 @@ class Circuit:
             if scale < 1.0:
                 polish = -1
                 continue
-            dxn, xn = np.max(np.abs(dx)), max(np.max(np.abs(x)), 1e-30)
-            if dxn <= reltol * xn + vntol:
+            # per unknown, as SPICE: a node voltage is judged against its own size, not against
+            # the largest entry of x (a source branch carrying 1e5 A would otherwise let the
+            # voltages stop 1e-8 V short, which an exponential junction turns into amperes of
+            # KCL error)
+            ax = np.abs(x)
+            if np.all(np.abs(dx) <= reltol * ax + vntol):
                 return x, it, True
             # Near the solution Newton converges quadratically: after the update drops below
             # 1e-7 two more full steps reach round-off (which may sit above reltol when the
@@ -344,7 +348,7 @@ class Circuit:
                 polish += 1
                 if polish >= 2:
                     return x, it, True
-            elif dxn <= 1e-7 * xn + 1e-12:
+            elif np.all(np.abs(dx) <= 1e-7 * ax + 1e-12):
                 polish = 0
         return x, max_iter, False
 
